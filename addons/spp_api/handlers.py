@@ -1,0 +1,318 @@
+"""What each REST operation does, given validated input.
+
+Handlers run inside the request's transaction as the client's acting user.
+Every registrant search goes through `Scope.registrants()`, which adds the
+client's area restriction, so a record outside the client's areas is not
+found (404), exactly like a missing one."""
+import base64
+import datetime as dt
+
+from sql import Column, Literal
+
+from trytond.pool import Pool
+from trytond.tools import grouped_slice, reduce_ids
+from trytond.transaction import Transaction
+
+from .custom_values import has_custom_fields, read_custom
+from .resources import DEFAULT_PAGE_SIZE, ValidationFailure
+
+
+class ApiError(Exception):
+    "An answer other than success: status, error code and message."
+
+    def __init__(self, status, code, message, headers=None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+
+def not_found(what):
+    return ApiError(404, 'not_found', f"No {what} matches this handle.")
+
+
+def encode_cursor(last_id):
+    return base64.urlsafe_b64encode(
+        f'v1:{last_id}'.encode()).decode().rstrip('=')
+
+
+def decode_cursor(cursor):
+    "The last id of the previous page; 400 for a cursor we did not make."
+    try:
+        raw = base64.urlsafe_b64decode(cursor + '=' * (-len(cursor) % 4))
+        version, last_id = raw.decode('ascii').split(':')
+        if version != 'v1' or not last_id.isdigit() or len(last_id) > 18:
+            raise ValueError
+        return int(last_id)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, 'bad_cursor',
+            "cursor: not a cursor given by this API.")
+
+
+def _iso(value, datetime=False):
+    if value is None:
+        return None
+    if isinstance(value, str):
+        # SQLite may hand raw text back from plain SQL.
+        value = (dt.datetime.fromisoformat(value) if datetime
+            else dt.date.fromisoformat(value[:10]))
+    if isinstance(value, dt.datetime):
+        return value.replace(microsecond=0).isoformat() + 'Z'
+    return value.isoformat()
+
+
+class Scope:
+    "The calling client's view of the registry."
+
+    def __init__(self, client):
+        self.client = client
+        pool = Pool()
+        self.Party = pool.get('party.party')
+        self.Identifier = pool.get('party.identifier')
+        self.Area = pool.get('spp.area')
+        self.Membership = pool.get('spp.group.membership')
+
+    # -- restriction ---------------------------------------------------
+    def area_domain(self, field='area'):
+        if self.client['areas']:
+            return [(field, 'child_of', self.client['areas'], 'parent')]
+        return []
+
+    def areas_domain(self):
+        "Domain on spp.area: the client's areas and the areas below them."
+        if not self.client['areas']:
+            return []
+        # Nested set: an area is below another when inside its interval.
+        bounds = self.Area.read(self.client['areas'], ['left', 'right'])
+        return [['OR', *[[('left', '>=', b['left']),
+                        ('right', '<=', b['right'])] for b in bounds]]]
+
+    def check_area_allowed(self, area_id):
+        "403 when writing a registrant into an area outside the client's."
+        if not self.client['areas']:
+            return
+        if area_id is None or not self.Area.search([
+                    ('id', '=', area_id)] + self.areas_domain(), limit=1):
+            raise ApiError(403, 'forbidden_area',
+                "This client may not write registrants in this area.")
+
+    # -- lookups ---------------------------------------------------------
+    def code_map(self, model, ids):
+        ids = [i for i in set(ids) if i]
+        if not ids:
+            return {}
+        Model = Pool().get(model)
+        with Transaction().set_context(active_test=False):
+            return {r['id']: r['code'] for r in Model.read(ids, ['code'])}
+
+    def by_code(self, model, code, what):
+        "Id of the record of `model` with `code`; 422 when unknown."
+        if code is None:
+            return None
+        Model = Pool().get(model)
+        records = Model.search([('code', '=', code)], limit=1)
+        if not records:
+            raise ValidationFailure(f"{what}: unknown code {code!r}.")
+        return records[0].id
+
+    def id_type(self, code, where):
+        IdType = Pool().get('spp.id.type')
+        if code not in IdType.by_code():
+            raise ValidationFailure(f"{where}: unknown ID type {code!r}.")
+        return code
+
+    def registrants(self, registrant_type, filters=None, limit=None,
+            after=None, check_type=True):
+        "Ids of registrants of a type visible to the client, keyset paged."
+        domain = [('registrant_type', '=', registrant_type)]
+        domain += self.area_domain()
+        filters = filters or {}
+        if filters.get('id'):
+            type_, value = filters['id'].split('|', 1)
+            # One query: the identifier is joined, not fetched first.
+            domain.append(('identifiers', 'where', [
+                        ('type', '=', type_),
+                        ('code_compact', '=', value.replace(' ', '')),
+                        ]))
+        if filters.get('area'):
+            area = self.Area.search([('code', '=', filters['area'])],
+                limit=1)
+            domain.append(('area', 'child_of', [a.id for a in area],
+                    'parent'))
+        if filters.get('modified_since'):
+            since = filters['modified_since']
+            domain.append(['OR',
+                    ('write_date', '>=', since),
+                    [('write_date', '=', None), ('create_date', '>=', since)],
+                    ])
+        if after:
+            domain.append(('id', '>', after))
+        ids = search_ids(self.Party, domain, limit)
+        if not ids and filters.get('id') and check_type:
+            # An unknown ID type is the caller's mistake, not "no match";
+            # checked only when nothing matched, to spare lookups a query.
+            self.id_type(filters['id'].split('|', 1)[0], 'id')
+        return ids
+
+    def resolve(self, handle, registrant_type, what):
+        "The visible registrant of a handle (code or type|value), or 404."
+        if '|' in handle:
+            found = self.registrants(registrant_type, {'id': handle},
+                limit=2, check_type=False)
+        else:
+            domain = [('registrant_type', '=', registrant_type),
+                ('code', '=', handle)] + self.area_domain()
+            found = search_ids(self.Party, domain, 2)
+        if len(found) != 1:
+            raise not_found(what)
+        return self.Party(found[0])
+
+    # -- serialisation ---------------------------------------------------
+    def identifiers_of(self, party_ids):
+        result = {i: [] for i in party_ids}
+        table = self.Identifier.__table__()
+        cursor = Transaction().connection.cursor()
+        for sub_ids in grouped_slice(list(party_ids), 1000):
+            cursor.execute(*table.select(
+                    table.party, table.type, table.code,
+                    where=reduce_ids(table.party, sub_ids)
+                    & (table.active == Literal(True)),
+                    order_by=[table.id.asc]))
+            for party, type_, code in cursor:
+                result[party].append({'type': type_, 'value': code})
+        return result
+
+    def individuals(self, parties):
+        """Individuals as API dicts, read with one SQL query (the ORM's
+        per-row dict building dominates a 200-row page otherwise)."""
+        pool = Pool()
+        ids = [getattr(p, 'id', p) for p in parties]
+        party = self.Party.__table__()
+        area = self.Area.__table__()
+        gender = pool.get('spp.gender').__table__()
+        columns = ['code', 'name', 'family_name', 'given_name',
+            'additional_name', 'birth_date', 'civil_status', 'occupation',
+            'disability', 'registration_date', 'disabled', 'create_date',
+            'write_date']
+        cursor = Transaction().connection.cursor()
+        rows = {}
+        for sub_ids in grouped_slice(ids, 1000):
+            cursor.execute(*party
+                .join(area, 'LEFT', condition=party.area == area.id)
+                .join(gender, 'LEFT', condition=party.gender == gender.id)
+                .select(party.id, area.code, gender.code,
+                    *[Column(party, c) for c in columns],
+                    where=reduce_ids(party.id, sub_ids)))
+            for id_, area_code, gender_code, *values in cursor:
+                row = dict(zip(columns, values))
+                row.update(area=area_code, gender=gender_code)
+                rows[id_] = row
+        identifiers = self.identifiers_of(ids)
+        custom = read_custom(ids) if has_custom_fields() else None
+        result = []
+        for id_ in ids:
+            r = rows[id_]
+            result.append({
+                    'code': r['code'],
+                    'name': r['name'] or '',
+                    'family_name': r['family_name'],
+                    'given_name': r['given_name'],
+                    'additional_name': r['additional_name'],
+                    'birth_date': _iso(r['birth_date']),
+                    'gender': r['gender'],
+                    'civil_status': r['civil_status'],
+                    'occupation': r['occupation'],
+                    'disability': bool(r['disability']),
+                    'area': r['area'],
+                    'registration_date': _iso(r['registration_date']),
+                    'disabled': bool(r['disabled']),
+                    'identifiers': identifiers[id_],
+                    'modified': _iso(r['write_date'] or r['create_date'],
+                        datetime=True),
+                    })
+            if custom is not None:
+                result[-1]['custom_fields'] = custom[id_]
+        return result
+
+    def groups(self, parties):
+        ids = [getattr(p, 'id', p) for p in parties]
+        rows = self.Party.read(ids, ['code', 'name', 'group_kind', 'area',
+                'member_count', 'child_count', 'elderly_count', 'disabled',
+                'create_date', 'write_date'])
+        areas = self.code_map('spp.area', [r['area'] for r in rows])
+        kinds = self.code_map('spp.group.kind',
+            [r['group_kind'] for r in rows])
+        identifiers = self.identifiers_of(ids)
+        members = {i: [] for i in ids}
+        for membership in self.memberships([('group', 'in', ids)]):
+            members[membership.pop('_group')].append(membership)
+        custom = read_custom(ids) if has_custom_fields() else None
+        result = [{
+                'code': r['code'],
+                'name': r['name'] or '',
+                'kind': kinds.get(r['group_kind']),
+                'area': areas.get(r['area']),
+                'member_count': r['member_count'] or 0,
+                'child_count': r['child_count'] or 0,
+                'elderly_count': r['elderly_count'] or 0,
+                'disabled': bool(r['disabled']),
+                'identifiers': identifiers[r['id']],
+                'members': [{k: m[k] for k in ('individual', 'name',
+                            'roles', 'start_date', 'end_date')}
+                    for m in members[r['id']]],
+                'modified': _iso(r['write_date'] or r['create_date'],
+                    datetime=True),
+                } for r in rows]
+        if custom is not None:
+            for row, r in zip(result, rows):
+                row['custom_fields'] = custom[r['id']]
+        return result
+
+    def memberships(self, domain, limit=None, after=None):
+        "Memberships as dicts (with the private keys _id and _group)."
+        if after:
+            domain = domain + [('id', '>', after)]
+        records = self.Membership.search(domain, limit=limit,
+            order=[('id', 'ASC')])
+        party_ids = {m.group.id for m in records} | {
+            m.individual.id for m in records}
+        parties = {r['id']: r for r in self.Party.read(
+                list(party_ids), ['code', 'name'])}
+        return [{
+                '_id': m.id,
+                '_group': m.group.id,
+                'group': parties[m.group.id]['code'],
+                'individual': parties[m.individual.id]['code'],
+                'name': parties[m.individual.id]['name'] or '',
+                'roles': [r.code for r in m.roles],
+                'start_date': _iso(m.start_date),
+                'end_date': _iso(m.end_date),
+                } for m in records]
+
+
+def search_ids(Model, domain, limit=None):
+    "Ids matching domain in id order, without the ORM filling its cache."
+    query = Model.search(domain, limit=limit, order=[('id', 'ASC')],
+        query=True)
+    cursor = Transaction().connection.cursor()
+    cursor.execute(*query)
+    return [id_ for id_, in cursor]
+
+
+def page(records, limit, serialise, last_id=None):
+    "The list body: data and the cursor of the next page (or null)."
+    more = len(records) > limit
+    records = records[:limit]
+    next_cursor = None
+    if more and records:
+        next_cursor = encode_cursor(
+            last_id(records[-1]) if last_id else getattr(
+                records[-1], 'id', records[-1]))
+    return {'data': serialise(records), 'next_cursor': next_cursor}
+
+
+def page_args(query):
+    limit = query.get('limit', DEFAULT_PAGE_SIZE)
+    after = decode_cursor(query['cursor']) if query.get('cursor') else None
+    return limit, after

@@ -1,0 +1,1 @@
+# Administrator-defined fields and computed indicators on registrants.

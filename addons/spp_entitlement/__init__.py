@@ -1,0 +1,1 @@
+# This file is part of openspp-tryton. See tryton.cfg for what it registers.

@@ -1,0 +1,103 @@
+"""Payment files of a batch: CSV and ISO 20022 pain.001.001.03 XML.
+
+Rows are read with one SQL query in id order and written as they come,
+never as ORM records."""
+import csv
+import datetime as dt
+import io
+from decimal import Decimal
+
+from lxml import etree
+
+from trytond.pool import Pool
+from trytond.transaction import Transaction
+
+CSV_COLUMNS = ['reference', 'payee', 'phone', 'account', 'amount',
+    'currency']
+PAIN_NS = 'urn:iso:std:iso:20022:tech:xsd:pain.001.001.03'
+
+
+def payment_rows(batch):
+    "(reference, payee, phone, account, amount) of a batch, in id order."
+    pool = Pool()
+    Payment = pool.get('spp.payment')
+    Party = pool.get('party.party')
+    payment = Payment.__table__()
+    party = Party.__table__()
+    cursor = Transaction().connection.cursor()
+    cursor.execute(*payment.join(party,
+            condition=payment.registrant == party.id).select(
+            payment.reference, party.name, payment.payee_phone,
+            payment.payee_account, payment.amount,
+            where=(payment.batch == batch.id)
+            & payment.state.in_(['issued', 'sent']),
+            order_by=[payment.id.asc]))
+    while rows := cursor.fetchmany(10000):
+        yield from rows
+
+
+def _amount(value, currency):
+    return currency.round(Decimal(str(value)))
+
+
+def export_csv(batch):
+    "The batch as CSV bytes (UTF-8, header line, one line a payment)."
+    batch.check_exportable()
+    currency = batch.cycle.program.currency
+    output = io.StringIO()
+    writer = csv.writer(output, lineterminator='\n')
+    writer.writerow(CSV_COLUMNS)
+    code = currency.code
+    for reference, payee, phone, account, amount in payment_rows(batch):
+        writer.writerow([reference, payee or '', phone or '', account or '',
+                _amount(amount, currency), code])
+    return output.getvalue().encode('utf-8')
+
+
+def _sub(parent, tag, text=None, **attrib):
+    element = etree.SubElement(parent, f'{{{PAIN_NS}}}{tag}', attrib)
+    if text is not None:
+        element.text = str(text)
+    return element
+
+
+def export_pain001(batch, debtor_name, debtor_account):
+    """The batch as a pain.001.001.03 customer credit transfer initiation:
+    one payment information block, one transaction per payment, the
+    payment reference as end-to-end id."""
+    batch.check_exportable()
+    currency = batch.cycle.program.currency
+    rows = list(payment_rows(batch))
+    total = sum((_amount(r[4], currency) for r in rows), Decimal(0))
+    message_id = f'SPP-{batch.cycle.id}-{batch.number}'
+    root = etree.Element(f'{{{PAIN_NS}}}Document', nsmap={None: PAIN_NS})
+    initiation = _sub(root, 'CstmrCdtTrfInitn')
+    header = _sub(initiation, 'GrpHdr')
+    _sub(header, 'MsgId', message_id)
+    _sub(header, 'CreDtTm', dt.datetime.now().replace(
+            microsecond=0).isoformat())
+    _sub(header, 'NbOfTxs', len(rows))
+    _sub(header, 'CtrlSum', total)
+    _sub(_sub(header, 'InitgPty'), 'Nm', debtor_name[:140])
+    info = _sub(initiation, 'PmtInf')
+    _sub(info, 'PmtInfId', message_id)
+    _sub(info, 'PmtMtd', 'TRF')
+    _sub(info, 'NbOfTxs', len(rows))
+    _sub(info, 'CtrlSum', total)
+    _sub(info, 'ReqdExctnDt', Pool().get('ir.date').today().isoformat())
+    _sub(_sub(info, 'Dbtr'), 'Nm', debtor_name[:140])
+    _sub(_sub(_sub(_sub(info, 'DbtrAcct'), 'Id'), 'Othr'), 'Id',
+        debtor_account)
+    _sub(_sub(_sub(_sub(info, 'DbtrAgt'), 'FinInstnId'), 'Othr'), 'Id',
+        'NOTPROVIDED')
+    for reference, payee, phone, account, amount in rows:
+        transaction = _sub(info, 'CdtTrfTxInf')
+        _sub(_sub(transaction, 'PmtId'), 'EndToEndId', reference)
+        _sub(_sub(transaction, 'Amt'), 'InstdAmt',
+            _amount(amount, currency), Ccy=currency.code)
+        _sub(_sub(transaction, 'Cdtr'), 'Nm', (payee or reference)[:140])
+        _sub(_sub(_sub(_sub(transaction, 'CdtrAcct'), 'Id'), 'Othr'), 'Id',
+            account or phone or reference)
+        _sub(_sub(transaction, 'RmtInf'), 'Ustrd', reference)
+    return etree.tostring(root, xml_declaration=True, encoding='UTF-8',
+        pretty_print=True)

@@ -1,0 +1,412 @@
+"""Payment batches and payments of approved cash entitlements.
+
+A payment holds a `slot` (1 while live, NULL once failed) in its unique
+key with the entitlement: an entitlement has at most one live payment, so
+it is never paid twice; a failed payment stays recorded and its
+entitlement is re-issued as a new payment (next attempt, new reference)
+in a new batch."""
+import datetime as dt
+from decimal import Decimal
+
+from sql import Cast, Literal, Window
+from sql.aggregate import Count, Max, Sum
+from sql.conditionals import Coalesce
+from sql.functions import CurrentTimestamp, RowNumber
+from sql.operators import Concat, Exists
+
+from trytond import config
+from trytond.i18n import gettext
+from trytond.model import (
+    Index, ModelSQL, ModelView, Unique, Workflow, fields)
+from trytond.modules.spp_entitlement.sqltools import invalidate_cache, typed
+from trytond.pool import Pool
+from trytond.pyson import Eval
+from trytond.transaction import Transaction
+
+from .exceptions import PaymentError
+
+PAYMENT_STATES = ['issued', 'sent', 'paid', 'failed']
+
+
+def default_batch_size():
+    "`[spp_payment] batch_size` in the configuration (default 10,000)."
+    return config.getint('spp_payment', 'batch_size', default=10000)
+
+
+class PaymentBatch(Workflow, ModelSQL, ModelView):
+    "Payment Batch"
+    __name__ = 'spp.payment.batch'
+    cycle = fields.Many2One('spp.cycle', "Cycle", required=True,
+        ondelete='RESTRICT', readonly=True)
+    number = fields.Integer("Number", required=True, readonly=True)
+    provider = fields.Selection('get_providers', "Provider", required=True,
+        states={'readonly': Eval('state') != 'draft'})
+    state = fields.Selection([
+            ('draft', "Draft"),
+            ('approved', "Approved"),
+            ('sent', "Sent"),
+            ('done', "Done"),
+            ], "State", readonly=True, required=True, sort=False)
+    payments = fields.One2Many('spp.payment', 'batch', "Payments",
+        readonly=True)
+    currency = fields.Function(fields.Many2One('currency.currency',
+            "Currency"), 'get_currency')
+    total_count = fields.Function(fields.Integer("Payments"), 'get_totals')
+    total_amount = fields.Function(fields.Numeric("Total",
+            digits=(16, 4)), 'get_totals')
+    issued_count = fields.Function(fields.Integer("Issued"), 'get_totals')
+    sent_count = fields.Function(fields.Integer("Sent"), 'get_totals')
+    paid_count = fields.Function(fields.Integer("Paid"), 'get_totals')
+    paid_amount = fields.Function(fields.Numeric("Paid Amount",
+            digits=(16, 4)), 'get_totals')
+    failed_count = fields.Function(fields.Integer("Failed"), 'get_totals')
+    failed_amount = fields.Function(fields.Numeric("Failed Amount",
+            digits=(16, 4)), 'get_totals')
+    approved_by = fields.Many2One('res.user', "Approved By", readonly=True)
+    sent_at = fields.DateTime("Sent At", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('cycle_number_unique', Unique(t, t.cycle, t.number),
+                'spp_payment.msg_batch_number_unique'),
+            ]
+        cls._order = [('cycle', 'DESC'), ('number', 'ASC'), ('id', 'ASC')]
+        cls._transitions |= {
+            ('draft', 'approved'),
+            ('approved', 'draft'),
+            ('approved', 'sent'),
+            ('sent', 'done'),
+            }
+        cls._buttons.update({
+                'approve': {
+                    'invisible': Eval('state') != 'draft',
+                    'depends': ['state'],
+                    },
+                'reset_draft': {
+                    'invisible': Eval('state') != 'approved',
+                    'depends': ['state'],
+                    },
+                'send': {
+                    'invisible': Eval('state') != 'approved',
+                    'depends': ['state'],
+                    },
+                'close': {
+                    'invisible': Eval('state') != 'sent',
+                    'depends': ['state'],
+                    },
+                'update_status': {
+                    'invisible': ((Eval('state') != 'sent')
+                        | (Eval('provider') != 'http')),
+                    'depends': ['state', 'provider'],
+                    },
+                'export_file': {
+                    'invisible': ~Eval('state').in_(['approved', 'sent']),
+                    'depends': ['state'],
+                    },
+                'import_reconciliation': {
+                    'invisible': ~Eval('state').in_(['approved', 'sent']),
+                    'depends': ['state'],
+                    },
+                })
+
+    @classmethod
+    def default_state(cls):
+        return 'draft'
+
+    @classmethod
+    def default_provider(cls):
+        return 'file'
+
+    @classmethod
+    def get_providers(cls):
+        "Payment providers; a gateway connector adds its own."
+        return [('file', "Payment File"), ('http', "HTTP Gateway")]
+
+    def get_currency(self, name):
+        return self.cycle.program.currency.id
+
+    def get_rec_name(self, name):
+        return f'{self.cycle.rec_name} #{self.number}'
+
+    @classmethod
+    def get_totals(cls, batches, names):
+        "Counts and totals by payment state, in one GROUP BY query."
+        Payment = Pool().get('spp.payment')
+        payment = Payment.__table__()
+        cursor = Transaction().connection.cursor()
+        result = {n: {b.id: Decimal(0) if n.endswith('_amount') else 0
+                for b in batches} for n in names}
+        cursor.execute(*payment.select(payment.batch, payment.state,
+                Count(payment.id), Sum(payment.amount),
+                where=payment.batch.in_([b.id for b in batches]),
+                group_by=[payment.batch, payment.state]))
+        for batch, state, count, amount in cursor:
+            amount = Decimal(str(amount or 0))
+            for name, value in [
+                    (f'{state}_count', count), (f'{state}_amount', amount),
+                    ('total_count', count), ('total_amount', amount)]:
+                if name in result:
+                    result[name][batch] += value
+        return result
+
+    @classmethod
+    def check_modification(cls, mode, batches, values=None, external=False):
+        super().check_modification(
+            mode, batches, values=values, external=external)
+        if mode == 'delete':
+            for batch in batches:
+                if batch.state != 'draft':
+                    raise PaymentError(gettext(
+                            'spp_payment.msg_batch_delete',
+                            batch=batch.rec_name))
+
+    @classmethod
+    def delete(cls, batches):
+        Payment = Pool().get('spp.payment')
+        Payment.delete(Payment.search([('batch', 'in',
+                        [b.id for b in batches])]))
+        super().delete(batches)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('approved')
+    def approve(cls, batches):
+        cls.write(batches, {'approved_by': Transaction().user})
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('draft')
+    def reset_draft(cls, batches):
+        cls.write(batches, {'approved_by': None})
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('sent')
+    def send(cls, batches):
+        """Send the batches: a file batch is marked sent (its payment file
+        went to the provider); a gateway batch is sent through the
+        connector of the configuration, which applies the outcomes it
+        answers. A gateway that cannot be reached changes nothing."""
+        gateway_batches = [b for b in batches if b.provider == 'http']
+        if gateway_batches:
+            from .gateway import configured_gateway
+            gateway = configured_gateway()
+            for batch in gateway_batches:
+                gateway.send_batch(batch)
+        cls.mark_sent([b for b in batches if b.provider != 'http'])
+
+    @classmethod
+    def mark_sent(cls, batches):
+        "Mark the issued payments of the batches sent, in one UPDATE."
+        Payment = Pool().get('spp.payment')
+        if not batches:
+            return
+        payment = Payment.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*payment.update(
+                [payment.state, payment.write_date],
+                ['sent', CurrentTimestamp()],
+                where=payment.batch.in_([b.id for b in batches])
+                & (payment.state == 'issued')))
+        invalidate_cache(Payment)
+        cls.write(batches, {'sent_at': dt.datetime.now()})
+
+    @classmethod
+    @ModelView.button
+    def update_status(cls, batches):
+        """Ask the gateway for the outcome of the sent payments of gateway
+        batches and apply the paid and failed ones."""
+        from .gateway import configured_gateway
+        gateway_batches = [b for b in batches if b.provider == 'http']
+        if gateway_batches:
+            gateway = configured_gateway()
+            for batch in gateway_batches:
+                gateway.update_status(batch)
+
+    @classmethod
+    @ModelView.button_action('spp_payment.wizard_export_payment_file')
+    def export_file(cls, batches):
+        pass
+
+    @classmethod
+    @ModelView.button_action('spp_payment.wizard_import_reconciliation')
+    def import_reconciliation(cls, batches):
+        pass
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('done')
+    def close(cls, batches):
+        "Close batches whose payments are all paid or failed."
+        for batch in batches:
+            if batch.issued_count or batch.sent_count:
+                raise PaymentError(gettext(
+                        'spp_payment.msg_batch_open_payments',
+                        batch=batch.rec_name,
+                        count=batch.issued_count + batch.sent_count))
+
+    def check_exportable(self):
+        if self.state not in {'approved', 'sent'}:
+            raise PaymentError(gettext('spp_payment.msg_batch_not_approved',
+                    batch=self.rec_name))
+
+    @classmethod
+    def create_for_cycle(cls, cycle, provider='file', size=None):
+        """Issue a payment for every approved cash entitlement of `cycle`
+        without a live payment, in new draft batches of at most `size`
+        payments; return the batches. Set-based: one INSERT ... SELECT."""
+        pool = Pool()
+        Payment = pool.get('spp.payment')
+        Entitlement = pool.get('spp.entitlement')
+        if size is None:
+            size = default_batch_size()
+        if size < 1:
+            raise PaymentError(gettext('spp_payment.msg_batch_size',
+                    size=size))
+        if cycle.state not in {'approved', 'distributed'}:
+            raise PaymentError(gettext('spp_payment.msg_cycle_not_approved',
+                    cycle=cycle.rec_name))
+        cls.lock_cycle(cycle)
+        entitlement = Entitlement.__table__()
+        payment = Payment.__table__()
+        previous = Payment.__table__()
+        batch = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        live = payment.select(payment.id,
+            where=(payment.entitlement == entitlement.id)
+            & (payment.slot == 1))
+        where = ((entitlement.cycle == cycle.id)
+            & (entitlement.kind == 'cash')
+            & (entitlement.state == 'approved')
+            & (entitlement.amount > 0) & ~Exists(live))
+        cursor.execute(*entitlement.select(Count(entitlement.id),
+                where=where))
+        count, = cursor.fetchone()
+        if not count:
+            return []
+        cursor.execute(*batch.select(Coalesce(Max(batch.number), 0),
+                where=batch.cycle == cycle.id))
+        last, = cursor.fetchone()
+        batches = cls.create([{'cycle': cycle.id, 'number': last + n,
+                    'provider': provider}
+                for n in range(1, (count - 1) // size + 2)])
+        attempt = previous.select(Coalesce(Max(previous.attempt), 0) + 1,
+            where=previous.entitlement == entitlement.id)
+        ranked = entitlement.select(entitlement.id.as_('entitlement'),
+            entitlement.registrant.as_('registrant'),
+            entitlement.amount.as_('amount'),
+            attempt.as_('attempt'),
+            (RowNumber(window=Window([], order_by=[entitlement.id.asc]))
+                - 1).as_('row'),
+            where=where)
+        number = Literal(last + 1) + ranked.row / size
+        reference = Concat(Concat(Concat('PAY-', Cast(ranked.entitlement,
+                        'VARCHAR')), '-'), Cast(ranked.attempt, 'VARCHAR'))
+        phone = Payment.phone_query(ranked.registrant)
+        user = Transaction().user
+        cursor.execute(*payment.insert([
+                    payment.batch, payment.entitlement, payment.cycle,
+                    payment.registrant, payment.amount, payment.attempt,
+                    payment.slot, payment.reference, payment.payee_phone,
+                    payment.state, payment.create_uid, payment.create_date],
+                ranked.join(batch, condition=(batch.cycle == cycle.id)
+                    & (batch.number == number)).select(
+                    batch.id, ranked.entitlement,
+                    typed(Payment, 'cycle', cycle.id), ranked.registrant,
+                    ranked.amount, ranked.attempt,
+                    typed(Payment, 'slot', 1), reference, phone,
+                    typed(Payment, 'state', 'issued'),
+                    typed(Payment, 'create_uid', user), CurrentTimestamp(),
+                    # Payment ids follow the entitlements (files list
+                    # payments in id order), whatever the join's order.
+                    order_by=[ranked.row.asc])))
+        invalidate_cache(Payment)
+        return batches
+
+    @classmethod
+    def lock_cycle(cls, cycle):
+        "Serialize batch creation per cycle (the row lock of the cycle)."
+        Cycle = Pool().get('spp.cycle')
+        transaction = Transaction()
+        if transaction.database.has_select_for():
+            from sql import For
+            table = Cycle.__table__()
+            query = table.select(table.id, where=table.id == cycle.id)
+            query.for_ = For('UPDATE')
+            transaction.connection.cursor().execute(*query)
+
+
+class Payment(Workflow, ModelSQL, ModelView):
+    "Payment"
+    __name__ = 'spp.payment'
+    batch = fields.Many2One('spp.payment.batch', "Batch", required=True,
+        ondelete='RESTRICT', readonly=True)
+    entitlement = fields.Many2One('spp.entitlement', "Entitlement",
+        required=True, ondelete='RESTRICT', readonly=True)
+    cycle = fields.Many2One('spp.cycle', "Cycle", required=True,
+        ondelete='RESTRICT', readonly=True)
+    registrant = fields.Many2One('party.party', "Payee", required=True,
+        ondelete='RESTRICT', readonly=True)
+    amount = fields.Numeric("Amount", digits=(16, 4), required=True,
+        readonly=True, domain=[('amount', '>', 0)])
+    currency = fields.Function(fields.Many2One('currency.currency',
+            "Currency"), 'get_currency')
+    payee_phone = fields.Char("Payee Phone", readonly=True)
+    payee_account = fields.Char("Payee Account", readonly=True)
+    reference = fields.Char("Reference", required=True, readonly=True,
+        help="Unique; the idempotency key sent to the provider.")
+    attempt = fields.Integer("Attempt", required=True, readonly=True)
+    slot = fields.Integer("Live", readonly=True)
+    state = fields.Selection([(s, s.capitalize()) for s in PAYMENT_STATES],
+        "State", readonly=True, required=True, sort=False)
+    paid_amount = fields.Numeric("Paid Amount", digits=(16, 4),
+        readonly=True)
+    paid_date = fields.Date("Paid On", readonly=True)
+    provider_reference = fields.Char("Provider Reference", readonly=True)
+    failure_reason = fields.Char("Failure Reason", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('entitlement_live_unique', Unique(t, t.entitlement, t.slot),
+                'spp_payment.msg_payment_entitlement_unique'),
+            ('reference_unique', Unique(t, t.reference),
+                'spp_payment.msg_payment_reference_unique'),
+            ]
+        cls._sql_indexes.update({
+                Index(t, (t.batch, Index.Range()),
+                    (t.state, Index.Equality())),
+                Index(t, (t.cycle, Index.Range())),
+                Index(t, (t.entitlement, Index.Range())),
+                })
+        cls._order = [('batch', 'DESC'), ('id', 'ASC')]
+        cls._transitions |= {
+            ('issued', 'sent'),
+            ('sent', 'paid'),
+            ('sent', 'failed'),
+            }
+
+    @classmethod
+    def default_state(cls):
+        return 'issued'
+
+    def get_currency(self, name):
+        return self.cycle.program.currency.id
+
+    def get_rec_name(self, name):
+        return self.reference
+
+    @classmethod
+    def phone_query(cls, registrant):
+        "Sub-query of the first mobile or phone number of `registrant`."
+        Contact = Pool().get('party.contact_mechanism')
+        contact = Contact.__table__()
+        from sql.aggregate import Min
+        return contact.select(Min(contact.value),
+            where=(contact.party == registrant)
+            & contact.type.in_(['mobile', 'phone']))

@@ -1,0 +1,1 @@
+# Programs: eligibility rules, enrolment, deduplication, cycles and approvals.

@@ -1,0 +1,236 @@
+"""Set-based enrolment actions of spp.program.membership.
+
+Population-wide actions are single SQL statements built with python-sql:
+the eligible population is the ORM's own query for the program's domain
+(`Party.search(domain, query=True)`) used as a sub-query, so a national
+registry is enrolled in one INSERT ... SELECT and a few UPDATEs. Each one
+is idempotent: a re-run changes nothing that is already right."""
+from sql import Literal, Window
+from sql.aggregate import Count, Max, Min
+from sql.functions import CurrentTimestamp
+from sql.operators import Exists
+
+from trytond.i18n import gettext
+from trytond.pool import Pool
+from trytond.transaction import Transaction
+
+from .action import (
+    analyze_table, invalidate_cache, registrant_ranges, typed)
+from .run import RunProgress
+
+# Members counted as "in the program" when looking for duplicates.
+IN_PROGRAM = ['enrolled', 'duplicated']
+
+
+class EnrolmentMixin:
+    "Set-based actions over a program's whole population."
+    __slots__ = ()
+
+    @classmethod
+    def import_eligible(cls, program, progress=None):
+        """Insert every eligible registrant who is not yet a member as
+        draft, one INSERT ... SELECT per batch of registrant ids."""
+        Party = Pool().get('party.party')
+        progress = progress or RunProgress(None)
+        membership, existing = cls.__table__(), cls.__table__()
+        party = Party.__table__()
+        cursor = Transaction().connection.cursor()
+        ranges = registrant_ranges()
+        progress.plan(len(ranges))
+        for low, high in ranges:
+            eligible = program.eligible_query(low, high)
+            query = party.select(
+                typed(cls, 'program', program.id), party.id,
+                typed(cls, 'state', 'draft'), party.area,
+                typed(cls, 'forced', False),
+                typed(cls, 'not_duplicate', False),
+                typed(cls, 'create_uid', Transaction().user),
+                CurrentTimestamp(),
+                where=(party.id >= low) & (party.id < high)
+                & party.id.in_(eligible)
+                & ~Exists(existing.select(existing.id,
+                        where=(existing.program == program.id)
+                        & (existing.registrant == party.id))))
+            cursor.execute(*membership.insert([
+                        membership.program, membership.registrant,
+                        membership.state, membership.area,
+                        membership.forced, membership.not_duplicate,
+                        membership.create_uid, membership.create_date,
+                        ], query))
+            progress.advance(cursor.rowcount)
+        analyze_table(cls)
+        invalidate_cache(cls)
+
+    @classmethod
+    def enrol(cls, program, progress=None):
+        """Enrol draft members who still match the rules; the other draft
+        members become not eligible. Then flag duplicates."""
+        progress = progress or RunProgress(None)
+        today = Pool().get('ir.date').today()
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        user, now = Transaction().user, CurrentTimestamp()
+        reason = gettext('spp_programs.msg_reason_not_eligible_enrol',
+            date=today.isoformat())
+        ranges = registrant_ranges()
+        progress.plan(len(ranges) + 1)
+        for low, high in ranges:
+            eligible = program.eligible_query(low, high)
+            draft = ((table.program == program.id)
+                & (table.state == 'draft')
+                & (table.registrant >= low) & (table.registrant < high))
+            cursor.execute(*table.update(
+                    [table.state, table.enrolment_date, table.state_date,
+                        table.write_uid, table.write_date],
+                    ['enrolled', today, today, user, now],
+                    where=draft & table.registrant.in_(eligible)))
+            rows = cursor.rowcount
+            cursor.execute(*table.update(
+                    [table.state, table.state_date, table.state_reason,
+                        table.write_uid, table.write_date],
+                    ['not_eligible', today, reason, user, now],
+                    where=draft))
+            progress.advance(rows + cursor.rowcount)
+        analyze_table(cls)
+        progress.advance(cls._flag_duplicates(program))
+        invalidate_cache(cls)
+
+    @classmethod
+    def verify_eligibility(cls, program, progress=None):
+        """Move enrolled members who no longer match to not eligible, and
+        not eligible members who match again back to enrolled, with a dated
+        reason. Members enrolled by force stay enrolled."""
+        progress = progress or RunProgress(None)
+        today = Pool().get('ir.date').today()
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        user, now = Transaction().user, CurrentTimestamp()
+        columns = [table.state, table.state_date, table.state_reason,
+            table.write_uid, table.write_date]
+        no_longer = gettext('spp_programs.msg_reason_no_longer_eligible',
+            date=today.isoformat())
+        again = gettext('spp_programs.msg_reason_eligible_again',
+            date=today.isoformat())
+        ranges = registrant_ranges()
+        progress.plan(len(ranges))
+        for low, high in ranges:
+            eligible = program.eligible_query(low, high)
+            ours = ((table.program == program.id)
+                & (table.registrant >= low) & (table.registrant < high))
+            cursor.execute(*table.update(columns,
+                    ['not_eligible', today, no_longer, user, now],
+                    where=ours & (table.state == 'enrolled')
+                    & (table.forced != Literal(True))
+                    & ~table.registrant.in_(eligible)))
+            rows = cursor.rowcount
+            cursor.execute(*table.update(columns,
+                    ['enrolled', today, again, user, now],
+                    where=ours & (table.state == 'not_eligible')
+                    & table.registrant.in_(eligible)))
+            progress.advance(rows + cursor.rowcount)
+        invalidate_cache(cls)
+
+    @classmethod
+    def deduplicate(cls, program, progress=None):
+        """Flag enrolled members as duplicated when, within the program,
+        an individual is an active member of two households, or two
+        registrants share an ID number. Members a validator cleared are
+        left alone."""
+        progress = progress or RunProgress(None)
+        progress.plan(1)
+        progress.advance(cls._flag_duplicates(program))
+        invalidate_cache(cls)
+
+    @classmethod
+    def _flag_duplicates(cls, program):
+        "The UPDATEs of deduplicate; return the number of rows flagged."
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        user, now = Transaction().user, CurrentTimestamp()
+        flaggable = ((table.program == program.id)
+            & (table.state == 'enrolled')
+            & (table.not_duplicate != Literal(True)))
+        flagged = 0
+        for reason, registrants in [
+                ('shared_member', cls._shared_member_query(program)),
+                ('shared_id', cls._shared_id_query(program)),
+                ]:
+            if registrants is None:
+                continue
+            cursor.execute(*table.update(
+                    [table.state, table.duplicate_reason,
+                        table.write_uid, table.write_date],
+                    ['duplicated', reason, user, now],
+                    where=flaggable & table.registrant.in_(registrants)))
+            flagged += max(cursor.rowcount, 0)
+        return flagged
+
+    @classmethod
+    def _shared_member_query(cls, program):
+        "Households of the program sharing an active member with another."
+        if program.target_type != 'group':
+            return None
+        pool = Pool()
+        GroupMembership = pool.get('spp.group.membership')
+        today = pool.get('ir.date').today()
+        member = GroupMembership.__table__()
+        member2 = GroupMembership.__table__()
+        pm = cls.__table__()
+        in_program = member.join(pm, condition=(pm.registrant == member.group)
+            & (pm.program == program.id) & pm.state.in_(IN_PROGRAM))
+        shared = in_program.select(member.individual,
+            where=GroupMembership.active_condition(member, today),
+            group_by=[member.individual],
+            having=Count(member.group, distinct=True) > 1)
+        return member2.select(member2.group,
+            where=GroupMembership.active_condition(member2, today)
+            & member2.individual.in_(shared))
+
+    @classmethod
+    def _shared_id_query(cls, program):
+        """Registrants of the program holding an ID number (type and code)
+        that another registrant of the program holds; for households the
+        IDs of their active members count.
+
+        One pass over the IDs: within each (type, code) the smallest and
+        the largest registrant differ when two registrants share it."""
+        keys = cls._id_keys(program)
+        same_id = Window([keys.type, keys.code_compact])
+        spread = keys.select(keys.registrant,
+            Min(keys.registrant, window=same_id).as_('first'),
+            Max(keys.registrant, window=same_id).as_('last'))
+        return spread.select(spread.registrant,
+            where=spread.first != spread.last)
+
+    @classmethod
+    def _id_keys(cls, program):
+        "Query of (registrant, type, code_compact) for the program's IDs."
+        pool = Pool()
+        Identifier = pool.get('party.identifier')
+        GroupMembership = pool.get('spp.group.membership')
+        today = pool.get('ir.date').today()
+        pm, ident = cls.__table__(), Identifier.__table__()
+        keys = pm.join(ident, condition=(ident.party == pm.registrant)
+            & (ident.active == Literal(True))
+            ).select(pm.registrant, ident.type, ident.code_compact,
+                where=(pm.program == program.id) & pm.state.in_(IN_PROGRAM))
+        if program.target_type == 'group':
+            pm2, ident2 = cls.__table__(), Identifier.__table__()
+            member = GroupMembership.__table__()
+            keys = keys | pm2.join(member,
+                condition=member.group == pm2.registrant
+                ).join(ident2, condition=(ident2.party == member.individual)
+                & (ident2.active == Literal(True))
+                ).select(pm2.registrant, ident2.type, ident2.code_compact,
+                    where=(pm2.program == program.id)
+                    & pm2.state.in_(IN_PROGRAM)
+                    & GroupMembership.active_condition(member, today))
+        return keys
+
+    @classmethod
+    def prepare_cycle(cls, program, cycle_id, progress=None):
+        "Refresh a draft cycle's beneficiaries (see spp.cycle.membership)."
+        CycleMembership = Pool().get('spp.cycle.membership')
+        progress = progress or RunProgress(None)
+        progress.plan(1)
+        progress.advance(CycleMembership.prepare(cycle_id))

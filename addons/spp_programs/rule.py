@@ -1,0 +1,418 @@
+"""The eligibility rule language, compiled to Tryton domains.
+
+A rule reads like ``age >= 60 and area in "District A"``. It is parsed into
+a small tree, then compiled against the fields of ``party.party``: field
+names, operators and values are checked, records named in values (areas,
+genders...) are resolved to ids, and the result is an ordinary domain that
+the ORM turns into SQL. Users never write SQL.
+
+Grammar::
+
+    rule       := or
+    or         := and ("or" and)*
+    and        := not ("and" not)*
+    not        := "not" not | "(" rule ")" | condition
+    FIELD      := name ("." name)*        (a path through relations)
+    condition  := FIELD OP value | FIELD ["not"] "in" values
+                | FIELD "is" ["not"] "set" | FIELD "contains" STRING
+                | FIELD                       (a boolean field is true)
+    values     := value | "[" value ("," value)* "]"
+    value      := NUMBER | STRING | true | false
+"""
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+
+from trytond.i18n import gettext
+from trytond.model.exceptions import ValidationError
+from trytond.pool import Pool
+
+
+class RuleError(ValidationError):
+    pass
+
+
+COMPARISONS = {'=', '!=', '<', '<=', '>', '>='}
+# Negation of each compiled operator (used to push "not" down the tree).
+NEGATE = {
+    '=': '!=', '!=': '=', '<': '>=', '>=': '<', '>': '<=', '<=': '>',
+    'in': 'not in', 'not in': 'in', 'child_of': 'not child_of',
+    'not child_of': 'child_of', 'ilike': 'not ilike', 'not ilike': 'ilike',
+    }
+ORDERED_TYPES = {'integer', 'float', 'numeric', 'date', 'datetime'}
+SUPPORTED_TYPES = ORDERED_TYPES | {
+    'char', 'text', 'boolean', 'selection', 'many2one'}
+RELATIONS = {'many2one', 'one2many', 'many2many'}
+# Technical columns that make no sense in an eligibility rule.
+HIDDEN_FIELDS = {'create_uid', 'write_uid', 'name_key', 'disabled_by'}
+
+_TOKEN = re.compile(r'''
+    (?P<space>\s+)
+  | (?P<number>-?\d+(?:\.\d+)?)
+  | (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
+  | (?P<op>>=|<=|!=|==|=|<|>)
+  | (?P<punct>[()\[\],])
+  | (?P<word>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)
+    ''', re.VERBOSE)
+KEYWORDS = {'and', 'or', 'not', 'in', 'is', 'set', 'true', 'false',
+    'contains'}
+
+
+def _syntax_error(position, reason):
+    return RuleError(gettext('spp_programs.msg_rule_syntax',
+            position=position + 1, reason=reason))
+
+
+def tokenize(text):
+    "Return the tokens of a rule as (kind, value, position)."
+    tokens, position = [], 0
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        if not match:
+            raise _syntax_error(
+                position, f'unexpected character "{text[position]}"')
+        kind = match.lastgroup
+        value = match.group()
+        if kind == 'string':
+            value = re.sub(r'\\(.)', r'\1', value[1:-1])
+        elif kind == 'word' and value.lower() in KEYWORDS:
+            kind, value = 'keyword', value.lower()
+        elif kind == 'op' and value == '==':
+            value = '='
+        if kind != 'space':
+            tokens.append((kind, value, position))
+        position = match.end()
+    tokens.append(('end', None, len(text)))
+    return tokens
+
+
+class Parser:
+    "Recursive descent parser producing a tree of tuples."
+
+    def __init__(self, text):
+        self.tokens = tokenize(text)
+        self.index = 0
+
+    @property
+    def current(self):
+        return self.tokens[self.index]
+
+    def accept(self, kind, value=None):
+        token = self.current
+        if token[0] == kind and (value is None or token[1] == value):
+            self.index += 1
+            return token
+        return None
+
+    def expect(self, kind, value, what):
+        token = self.accept(kind, value)
+        if not token:
+            raise self.error(f'expected {what}')
+        return token
+
+    def error(self, reason):
+        kind, value, position = self.current
+        found = 'the end of the rule' if kind == 'end' else f'"{value}"'
+        return _syntax_error(position, f'{reason}, found {found}')
+
+    def parse(self):
+        tree = self.parse_or()
+        if self.current[0] != 'end':
+            raise self.error('expected "and", "or" or the end of the rule')
+        return tree
+
+    def parse_or(self):
+        terms = [self.parse_and()]
+        while self.accept('keyword', 'or'):
+            terms.append(self.parse_and())
+        return terms[0] if len(terms) == 1 else ('or', terms)
+
+    def parse_and(self):
+        terms = [self.parse_not()]
+        while self.accept('keyword', 'and'):
+            terms.append(self.parse_not())
+        return terms[0] if len(terms) == 1 else ('and', terms)
+
+    def parse_not(self):
+        if self.accept('keyword', 'not'):
+            return ('not', self.parse_not())
+        if self.accept('punct', '('):
+            tree = self.parse_or()
+            self.expect('punct', ')', '")"')
+            return tree
+        return self.parse_condition()
+
+    def parse_condition(self):
+        token = self.accept('word')
+        if not token:
+            raise self.error('expected a field name')
+        field, position = token[1], token[2]
+        if token := self.accept('op'):
+            return ('cond', field, token[1], self.parse_value(), position)
+        if self.accept('keyword', 'in'):
+            return ('cond', field, 'in', self.parse_values(), position)
+        if self.accept('keyword', 'contains'):
+            return ('cond', field, 'contains', self.parse_value(), position)
+        if self.accept('keyword', 'is'):
+            negative = bool(self.accept('keyword', 'not'))
+            self.expect('keyword', 'set', '"set"')
+            return ('cond', field, 'is not set' if negative else 'is set',
+                None, position)
+        if (self.current[0] == 'keyword' and self.current[1] == 'not'
+                and self.tokens[self.index + 1][1] == 'in'):
+            self.index += 2
+            return ('cond', field, 'not in', self.parse_values(), position)
+        # A bare field: a boolean that must be true.
+        return ('cond', field, 'is true', None, position)
+
+    def parse_values(self):
+        if self.accept('punct', '['):
+            values = [self.parse_value()]
+            while self.accept('punct', ','):
+                values.append(self.parse_value())
+            self.expect('punct', ']', '"]" or ","')
+            return values
+        return [self.parse_value()]
+
+    def parse_value(self):
+        if token := self.accept('number'):
+            return Decimal(token[1]) if '.' in token[1] else int(token[1])
+        if token := self.accept('string'):
+            return token[1]
+        if self.accept('keyword', 'true'):
+            return True
+        if self.accept('keyword', 'false'):
+            return False
+        raise self.error('expected a value (number, "text", true or false)')
+
+
+def parse(text):
+    "Parse a rule into a tree; raise RuleError on a syntax error."
+    return Parser(text).parse()
+
+
+def rule_fields(Model):
+    "The fields of Model usable in a rule: {name: field}."
+    result = {}
+    for name, field in Model._fields.items():
+        if name in HIDDEN_FIELDS or field._type not in SUPPORTED_TYPES:
+            continue
+        if getattr(field, 'getter', None) and not getattr(
+                field, 'searcher', None):
+            continue
+        result[name] = field
+    # Hook: other addons add rule names that are not model fields (e.g.
+    # spp_custom_field's custom values), as objects with the attributes of
+    # a field and the `search_name` the domain uses.
+    if hasattr(Model, 'rule_extra_fields'):
+        result.update(Model.rule_extra_fields())
+    return result
+
+
+class Compiler:
+    "Compile a parsed rule into a domain over `model_name`."
+
+    def __init__(self, model_name='party.party'):
+        self.Model = Pool().get(model_name)
+        self.fields = rule_fields(self.Model)
+        self.models = {}
+
+    def compile(self, tree, negative=False):
+        kind = tree[0]
+        if kind == 'not':
+            return self.compile(tree[1], not negative)
+        if kind in {'and', 'or'}:
+            # De Morgan: not (a and b) = not a or not b
+            is_or = (kind == 'or') != negative
+            terms = [self.compile(t, negative) for t in tree[1]]
+            return ['OR', *terms] if is_or else terms
+        clause = self.condition(*tree[1:], negative=negative)
+        search_name = getattr(self.fields[tree[1]], 'search_name', None)
+        if search_name:
+            clause = self._rename(tree[1], search_name, clause)
+        return clause
+
+    def _rename(self, name, search_name, clause):
+        "The clause on a hooked rule name, searched as `search_name`."
+        prefix = name.rpartition('.')[0]
+        operator, value = clause[1], clause[2]
+        if operator.endswith('child_of'):
+            # Values of a hooked name are plain ids: expand trees here.
+            Target = Pool().get(self.fields[name].model_name)
+            value = [r.id for r in Target.search(
+                    [('parent', 'child_of', value)])]
+            operator = 'not in' if operator.startswith('not') else 'in'
+        return (f'{prefix}.{search_name}' if prefix else search_name,
+            operator, value)
+
+    def resolve(self, name, position):
+        """Return the model and field at the end of a path such as
+        `memberships.individual.age`, checking each step."""
+        Model, fields_ = self.Model, self.fields
+        *relations, last = name.split('.')
+        for part in relations:
+            field = Model._fields.get(part)
+            if field is None or field._type not in RELATIONS:
+                raise RuleError(gettext(
+                        'spp_programs.msg_rule_unknown_field',
+                        field=name, position=position + 1,
+                        fields=', '.join(sorted(
+                                n for n, f in Model._fields.items()
+                                if f._type in RELATIONS))))
+            Model = Pool().get(field.model_name)
+            fields_ = rule_fields(Model)
+        field = fields_.get(last)
+        if field is None:
+            raise RuleError(gettext('spp_programs.msg_rule_unknown_field',
+                    field=name, position=position + 1,
+                    fields=', '.join(sorted(fields_))))
+        return Model, field
+
+    def condition(self, name, operator, value, position, negative=False):
+        Model, field = self.resolve(name, position)
+        self.fields[name] = field
+        self.models[name] = Model
+        type_ = field._type
+        if operator in {'is set', 'is not set'}:
+            if type_ == 'boolean':
+                clause = (name, '=', operator == 'is set')
+            else:
+                clause = (name, '!=' if operator == 'is set' else '=', None)
+            return self._negate(clause) if negative else clause
+        if operator == 'is true':
+            if type_ != 'boolean':
+                raise self._operator_error(name, 'no operator', type_)
+            return (name, '=', not negative)
+        allowed = self._operators(type_, field)
+        if operator not in allowed:
+            raise self._operator_error(name, operator, type_)
+        if operator in {'in', 'not in'}:
+            values = [self._value(name, field, v) for v in value]
+        else:
+            values = [self._value(name, field, value)]
+        clause = self._clause(name, field, operator, values)
+        return self._negate(clause) if negative else clause
+
+    @staticmethod
+    def _operators(type_, field):
+        if type_ in ORDERED_TYPES:
+            return COMPARISONS | {'in', 'not in'}
+        if type_ in {'char', 'text'}:
+            return {'=', '!=', 'in', 'not in', 'contains'}
+        if type_ == 'boolean':
+            return {'=', '!='}
+        return {'=', '!=', 'in', 'not in'}
+
+    def _operator_error(self, name, operator, type_):
+        field = self.fields[name]
+        operators = sorted(self._operators(type_, field))
+        if type_ == 'boolean':
+            operators = [f'{name}', f'not {name}', *operators]
+        operators += ['is set', 'is not set']
+        return RuleError(gettext('spp_programs.msg_rule_bad_operator',
+                operator=operator, field=name, type=type_,
+                operators=', '.join(operators)))
+
+    def _value_error(self, name, value, reason):
+        return RuleError(gettext('spp_programs.msg_rule_bad_value',
+                value=repr(value) if isinstance(value, str) else value,
+                field=name, reason=reason))
+
+    def _value(self, name, field, value):
+        "Convert a literal to the field's type, or raise RuleError."
+        type_ = field._type
+        if isinstance(value, bool) != (type_ == 'boolean'):
+            raise self._value_error(name, value, f'a {type_} is expected')
+        if type_ == 'integer':
+            if not isinstance(value, int):
+                raise self._value_error(
+                    name, value, 'a whole number is expected')
+            return value
+        if type_ in {'float', 'numeric'}:
+            if isinstance(value, str):
+                raise self._value_error(name, value, 'a number is expected')
+            try:
+                return Decimal(value) if type_ == 'numeric' else float(value)
+            except (InvalidOperation, ValueError):
+                raise self._value_error(name, value, 'a number is expected')
+        if type_ in {'date', 'datetime'}:
+            try:
+                date = dt.date.fromisoformat(value)
+            except (TypeError, ValueError):
+                raise self._value_error(
+                    name, value, 'a date written "YYYY-MM-DD" is expected')
+            if type_ == 'datetime':
+                return dt.datetime.combine(date, dt.time())
+            return date
+        if type_ in {'char', 'text'}:
+            if not isinstance(value, str):
+                raise self._value_error(
+                    name, value, 'a quoted text is expected')
+            return value
+        if type_ == 'selection':
+            return self._selection_value(name, field, value)
+        if type_ == 'many2one':
+            if not isinstance(value, str):
+                raise self._value_error(
+                    name, value, 'a quoted name or code is expected')
+            return self._record_ids(name, field, value)
+        return value
+
+    def _selection_value(self, name, field, value):
+        selection = field.selection
+        if isinstance(selection, str):
+            selection = getattr(self.models[name], selection)()
+        for key, label in selection:
+            if key is not None and value in {key, label}:
+                return key
+        keys = ', '.join(f'"{k}"' for k, _ in selection if k is not None)
+        raise self._value_error(name, value, f'one of {keys} is expected')
+
+    def _record_ids(self, name, field, value):
+        "Ids of the records of the target model whose name or code is value."
+        Target = Pool().get(field.model_name)
+        domain = [('rec_name', '=', value)]
+        if 'code' in Target._fields:
+            domain = ['OR', domain, ('code', '=', value)]
+        ids = [r.id for r in Target.search(domain)]
+        if not ids:
+            raise self._value_error(name, value,
+                f'no {field.string} has this name or code')
+        return ids
+
+    def _clause(self, name, field, operator, values):
+        if field._type == 'many2one':
+            ids = sorted({i for v in values for i in v})
+            Target = Pool().get(field.model_name)
+            parent = Target._fields.get('parent')
+            tree = getattr(parent, 'model_name', None) == Target.__name__
+            if operator in {'in', 'not in'} and tree:
+                # Areas (and other trees) include their descendants.
+                op = 'child_of' if operator == 'in' else 'not child_of'
+                return (name, op, ids, 'parent')
+            if operator in {'=', 'in'}:
+                return (name, 'in', ids)
+            return (name, 'not in', ids)
+        if operator == 'contains':
+            return (name, 'ilike', f'%{values[0]}%')
+        if operator in {'in', 'not in'}:
+            return (name, operator, values)
+        return (name, operator, values[0])
+
+    @staticmethod
+    def _negate(clause):
+        return (clause[0], NEGATE[clause[1]], *clause[2:])
+
+
+def compile_rule(text, model_name='party.party'):
+    """Compile the rule `text` into a domain over `model_name`.
+
+    An empty rule is the empty domain (everybody). Raise RuleError naming
+    the problem: a syntax error (with its position), an unknown field, an
+    operator the field does not support or a value of the wrong kind."""
+    if not text or not text.strip():
+        return []
+    domain = Compiler(model_name).compile(parse(text))
+    if isinstance(domain, tuple):
+        domain = [domain]
+    return domain

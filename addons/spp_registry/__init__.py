@@ -1,0 +1,1 @@
+# Registry of individuals and groups (households) for the SP-MIS.

@@ -1,0 +1,64 @@
+"""Project-wide pytest setup.
+
+Collects every addon's ``tests/scenario_*.rst`` as a doctest scenario run
+with trytond's own setup and checker (the way ``load_doc_tests`` runs them
+under unittest), so one ``pytest`` command runs module tests, scenarios and
+the project's ``tests/``.
+"""
+import doctest
+import os
+import unittest
+
+import pytest
+
+# One database per xdist worker when tests run against PostgreSQL.
+_worker = os.environ.get('PYTEST_XDIST_WORKER')
+if _worker and os.environ.get('DB_NAME', ':memory:') != ':memory:':
+    os.environ['DB_NAME'] = f"{os.environ['DB_NAME']}_{_worker}"
+
+
+def pytest_collect_file(parent, file_path):
+    if (file_path.suffix == '.rst'
+            and file_path.name.startswith('scenario_')
+            and file_path.parent.name == 'tests'):
+        return ScenarioFile.from_parent(parent, path=file_path)
+
+
+class ScenarioFile(pytest.File):
+    def collect(self):
+        yield ScenarioItem.from_parent(self, name=self.path.name)
+
+
+class ScenarioFailure(Exception):
+    pass
+
+
+class ScenarioItem(pytest.Item):
+    def runtest(self):
+        from trytond.backend import name as backend_name
+        from trytond.tests.test_tryton import (
+            STRIP_DECIMAL, doctest_checker, doctest_setup, doctest_teardown)
+        optionflags = (
+            doctest.REPORT_ONLY_FIRST_FAILURE
+            | doctest.ELLIPSIS
+            | doctest.IGNORE_EXCEPTION_DETAIL)
+        if backend_name == 'sqlite':
+            optionflags |= STRIP_DECIMAL
+        suite = doctest.DocFileSuite(
+            str(self.path), module_relative=False,
+            setUp=doctest_setup, tearDown=doctest_teardown,
+            encoding='utf-8', checker=doctest_checker,
+            optionflags=optionflags)
+        result = unittest.TestResult()
+        suite.run(result)
+        problems = result.failures + result.errors
+        if problems:
+            raise ScenarioFailure('\n'.join(text for _, text in problems))
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, ScenarioFailure):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, 0, f"scenario: {self.name}"

@@ -1,0 +1,491 @@
+#!/usr/bin/env python3
+"""Create, update and drop SP-MIS databases, on SQLite or PostgreSQL.
+
+One place for what the demo, the PostgreSQL server topology and the tests
+all need: a Tryton database with every addon under ``addons/`` activated.
+
+The backend follows trytond's own configuration, read the way trytond
+reads it: the environment (``TRYTOND_DATABASE__URI``, default ``sqlite://``;
+``TRYTOND_DATABASE__PATH``, the directory of the SQLite files) overridden by
+the configuration files given with ``-c``. The same environment and files
+are passed to ``trytond-admin``.
+
+A new database is built under a temporary name and renamed only once every
+addon is activated (and the demo data loaded, when asked), so a failed or
+interrupted install never leaves a half-made database under the real name.
+
+Command line (run with the project's virtualenv python)::
+
+    sppdb.py ensure NAME [--reset] [--demo] [--password-file FILE]
+                         [--modules MODULE...]
+    sppdb.py copy SOURCE TARGET
+    sppdb.py drop NAME...
+    sppdb.py drop-prefix PREFIX
+    sppdb.py exists NAME
+    sppdb.py load-demo NAME [--households N] [--seed S]
+"""
+import argparse
+import hashlib
+import importlib.util
+import os
+import secrets
+import shutil
+import sqlite3
+import subprocess
+import sys
+import urllib.parse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ADDONS = ROOT / 'addons'
+ADMIN_EMAIL = 'admin@example.org'
+# Exit status of ``load-demo`` when spp_demo provides no loader (yet).
+NO_DEMO_LOADER = 3
+
+
+class DatabaseError(Exception):
+    "A failure to report in one line, without a traceback."
+
+
+def addon_names(warn=True):
+    """Every addon of the project: a directory under addons/ with a
+    tryton.cfg, installed as trytond.modules.<name>.
+
+    An addon directory that is not installed yet (not registered in
+    pyproject.toml, or `pip install -e .` not re-run) is left out with a
+    warning: trytond could not load it.
+    """
+    names = []
+    for path in sorted(ADDONS.iterdir()):
+        if not (path / 'tryton.cfg').is_file():
+            continue
+        if _installed(path.name):
+            names.append(path.name)
+        elif warn:
+            print(f"WARNING: addons/{path.name} is not installed as "
+                f"trytond.modules.{path.name} (register it in pyproject.toml "
+                "and re-run `make` / `pip install -e . --no-deps`): skipped.",
+                file=sys.stderr)
+    return names
+
+
+def _installed(name):
+    try:
+        spec = importlib.util.find_spec(f'trytond.modules.{name}')
+    except ImportError:
+        return False
+    return spec is not None
+
+
+def addons_fingerprint():
+    """Hash of the addons' files (tests excluded).
+
+    When it changes, the modules of an existing database are updated.
+    """
+    digest = hashlib.sha256()
+    for path in sorted(ADDONS.rglob('*')):
+        relative = path.relative_to(ADDONS)
+        if (not path.is_file()
+                or '__pycache__' in relative.parts
+                or 'tests' in relative.parts[1:2]):
+            continue
+        digest.update(str(relative).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def configure(config_files=()):
+    "Read trytond configuration files on top of the environment."
+    from trytond import config
+    if config_files:
+        config.update_etc(list(config_files))
+
+
+def database_uri():
+    from trytond import config
+    return config.get('database', 'uri')
+
+
+def backend_name(uri=None):
+    return urllib.parse.urlparse(uri or database_uri()).scheme.split('+')[0]
+
+
+def sqlite_dir():
+    from trytond import config
+    return Path(config.get('database', 'path')).resolve()
+
+
+def sqlite_file(name):
+    return sqlite_dir() / f'{name}.sqlite'
+
+
+def postgresql_conninfo(dbname='postgres', uri=None):
+    "The server URI of the configuration pointed at one database."
+    parts = urllib.parse.urlparse(uri or database_uri())
+    return parts._replace(scheme='postgresql', path='/' + dbname).geturl()
+
+
+def _pg_execute(sql, params=None, fetch=False, uri=None):
+    import psycopg
+    try:
+        with psycopg.connect(
+                postgresql_conninfo(uri=uri), autocommit=True,
+                connect_timeout=10) as connection:
+            cursor = connection.execute(sql, params)
+            if fetch:
+                return cursor.fetchall()
+    except psycopg.OperationalError as exception:
+        raise DatabaseError(
+            f"cannot reach PostgreSQL at {database_uri()}: "
+            f"{str(exception).strip()}") from exception
+
+
+def _pg_identifier(name):
+    from psycopg import sql
+    return sql.Identifier(name)
+
+
+def exists(name):
+    if backend_name() == 'sqlite':
+        return sqlite_file(name).is_file()
+    rows = _pg_execute(
+        'SELECT 1 FROM pg_database WHERE datname = %s', (name,), fetch=True)
+    return bool(rows)
+
+
+def create_empty(name):
+    if backend_name() == 'sqlite':
+        sqlite_dir().mkdir(parents=True, exist_ok=True)
+        sqlite3.connect(sqlite_file(name)).close()
+    else:
+        from psycopg import sql
+        _pg_execute(sql.SQL(
+                "CREATE DATABASE {} TEMPLATE template0 ENCODING 'unicode'")
+            .format(_pg_identifier(name)))
+
+
+def drop(name):
+    "Drop the database NAME if it exists (closing its PostgreSQL sessions)."
+    if backend_name() == 'sqlite':
+        for suffix in ['', '-wal', '-shm', '-journal']:
+            path = Path(f'{sqlite_file(name)}{suffix}')
+            if path.exists():
+                path.unlink()
+    else:
+        from psycopg import sql
+        _pg_execute(sql.SQL('DROP DATABASE IF EXISTS {} WITH (FORCE)')
+            .format(_pg_identifier(name)))
+    _state_file(name, 'modules').unlink(missing_ok=True)
+    _state_file(name, 'demo').unlink(missing_ok=True)
+
+
+def drop_prefix(prefix):
+    "Drop every database whose name starts with PREFIX; return their names."
+    if backend_name() == 'sqlite':
+        names = [path.name[:-len('.sqlite')]
+            for path in sqlite_dir().glob(f'{prefix}*.sqlite')]
+    else:
+        rows = _pg_execute(
+            "SELECT datname FROM pg_database WHERE starts_with(datname, %s)",
+            (prefix,), fetch=True)
+        names = [row[0] for row in rows]
+    for name in names:
+        drop(name)
+    return names
+
+
+def copy(source, target):
+    "Create the database target as a copy of source (which nobody uses)."
+    if backend_name() == 'sqlite':
+        sqlite_dir().mkdir(parents=True, exist_ok=True)
+        with sqlite3.connect(sqlite_file(source)) as src, \
+                sqlite3.connect(sqlite_file(target)) as dst:
+            src.backup(dst)
+        src.close()
+        dst.close()
+    else:
+        from psycopg import sql
+        _pg_execute(sql.SQL(
+                "CREATE DATABASE {} TEMPLATE {} ENCODING 'unicode'").format(
+                _pg_identifier(target), _pg_identifier(source)))
+    for kind in ['modules', 'demo']:
+        state = _state_file(source, kind)
+        if state.exists():
+            shutil.copyfile(state, _state_file(target, kind))
+
+
+def password_file_for(path, password=None, length=8):
+    """Write the admin password (default: the one kept in path, else a new
+    random one) to path, readable by its owner only; return the password.
+    """
+    path = Path(path)
+    previous = path.read_text().strip() if path.is_file() else None
+    if password is None:
+        password = previous or secrets.token_urlsafe(12)
+    if len(password) < length or '\n' in password:
+        raise DatabaseError(
+            f"the admin password must be one line of at least {length} "
+            "characters")
+    if previous != password:
+        # Created with the right mode: never world-readable, not even briefly.
+        path.unlink(missing_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, 'w') as file:
+            file.write(password + '\n')
+    os.chmod(path, 0o600)
+    return password
+
+
+def rename(old, new):
+    if backend_name() == 'sqlite':
+        os.replace(sqlite_file(old), sqlite_file(new))
+    else:
+        from psycopg import sql
+        _pg_execute(sql.SQL('ALTER DATABASE {} RENAME TO {}').format(
+                _pg_identifier(old), _pg_identifier(new)))
+    for kind in ['modules', 'demo']:
+        state = _state_file(old, kind)
+        if state.exists():
+            os.replace(state, _state_file(new, kind))
+
+
+def _state_file(name, kind):
+    """Where the tools remember what they did to a database.
+
+    Kept beside the SQLite files, or for PostgreSQL in $SPP_STATE_DIR
+    (default var/postgresql/), keyed by the server address.
+    """
+    if backend_name() == 'sqlite':
+        return sqlite_dir() / f'{name}.sqlite.{kind}'
+    server = urllib.parse.urlparse(database_uri()).netloc or 'local'
+    server = server.rsplit('@', 1)[-1].replace(':', '_') or 'local'
+    directory = Path(os.environ.get('SPP_STATE_DIR')
+        or ROOT / 'var' / 'postgresql')
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory / f'{server}.{name}.{kind}'
+
+
+def _admin_command(config_files):
+    admin = shutil.which('trytond-admin', path=str(Path(sys.executable).parent))
+    command = [admin or 'trytond-admin']
+    if config_files:
+        command += ['-c', *config_files]
+    return command
+
+
+def activate_addons(name, config_files=(), password_file=None, modules=None):
+    """Activate (or update) the addons (default: all), with their
+    dependencies, in NAME.
+
+    On a new database this also initialises it and sets the admin password
+    (read from password_file) and email, unattended.
+    """
+    modules = list(modules or addon_names())
+    command = _admin_command(config_files) + [
+        '-d', name, '-u', *modules, '--activate-dependencies']
+    env = dict(os.environ)
+    if password_file:
+        # A new database: its admin gets an email and the password, so that
+        # trytond-admin asks nothing.
+        command += ['--email', ADMIN_EMAIL]
+        env['TRYTONPASSFILE'] = str(password_file)
+    # No terminal: trytond-admin must never wait for a password prompt.
+    result = subprocess.run(command, env=env, stdin=subprocess.DEVNULL)
+    if result.returncode:
+        raise DatabaseError(
+            f"trytond-admin failed (exit {result.returncode}) while "
+            f"activating {', '.join(modules)} in '{name}'")
+
+
+def set_admin_password(name, config_files=(), password_file=None):
+    "Set the admin password of the existing database NAME from password_file."
+    command = _admin_command(config_files) + ['-d', name, '--password']
+    env = dict(os.environ, TRYTONPASSFILE=str(password_file))
+    result = subprocess.run(command, env=env, stdin=subprocess.DEVNULL)
+    if result.returncode:
+        raise DatabaseError(
+            f"trytond-admin failed (exit {result.returncode}) while setting "
+            f"the admin password of '{name}'")
+
+
+def demo_loader_available():
+    "Whether spp_demo provides trytond.modules.spp_demo.demo.load_demo."
+    try:
+        spec = importlib.util.find_spec('trytond.modules.spp_demo.demo')
+    except ModuleNotFoundError:
+        return False
+    return spec is not None
+
+
+def load_demo_data(name, config_files=(), households=300, seed=7):
+    "Run ``load-demo`` in a fresh process; return False if no loader exists."
+    command = [sys.executable, __file__]
+    for config_file in config_files:
+        command += ['-c', config_file]
+    command += ['load-demo', name,
+        '--households', str(households), '--seed', str(seed)]
+    result = subprocess.run(command, stdin=subprocess.DEVNULL)
+    if result.returncode == NO_DEMO_LOADER:
+        return False
+    if result.returncode:
+        raise DatabaseError(
+            f"loading the demo data into '{name}' failed "
+            f"(exit {result.returncode})")
+    return True
+
+
+def ensure(name, config_files=(), password_file=None, reset=False,
+        demo=False, households=300, seed=7, modules=None, log=print):
+    """Make NAME a database with the addons (default: all) activated and
+    up to date.
+
+    Returns 'created', 'updated' or 'unchanged'. An existing database keeps
+    its data unless reset is set; its modules are updated when the addons'
+    files changed since the last run.
+    """
+    if reset and exists(name):
+        log(f"Dropping database '{name}' (reset) ...")
+        drop(name)
+    modules = list(modules or addon_names())
+    fingerprint = f"{addons_fingerprint()} {' '.join(sorted(modules))}"
+    if not exists(name):
+        staging = f'{name}__installing'
+        drop(staging)
+        log(f"Creating database '{name}' with addons "
+            f"{', '.join(modules)} (this takes a minute) ...")
+        try:
+            create_empty(staging)
+            activate_addons(staging, config_files, password_file, modules)
+            _state_file(staging, 'modules').write_text(fingerprint)
+            if demo:
+                _load_demo_once(staging, config_files, households, seed, log)
+            rename(staging, name)
+        except BaseException:
+            try:
+                drop(staging)
+            except DatabaseError:
+                pass
+            raise
+        return 'created'
+    state = 'unchanged'
+    modules_state = _state_file(name, 'modules')
+    if (not modules_state.exists()
+            or modules_state.read_text() != fingerprint):
+        log(f"Updating the addons of database '{name}' ...")
+        activate_addons(name, config_files, modules=modules)
+        modules_state.write_text(fingerprint)
+        state = 'updated'
+    if demo:
+        _load_demo_once(name, config_files, households, seed, log)
+    return state
+
+
+def _load_demo_once(name, config_files, households, seed, log):
+    marker = _state_file(name, 'demo')
+    if marker.exists():
+        return
+    if not demo_loader_available():
+        log("Demo data: spp_demo provides no loader "
+            "(trytond.modules.spp_demo.demo.load_demo) yet; skipped.")
+        return
+    log(f"Loading demo data ({households} households, seed {seed}) ...")
+    if load_demo_data(name, config_files, households, seed):
+        marker.write_text(f'households={households} seed={seed}\n')
+
+
+def _run_load_demo(name, config_files, households, seed):
+    """Call spp_demo's loader inside a transaction on an initialised pool.
+
+    Runs in its own process so that the pool and its connections are gone
+    before the caller renames the database.
+    """
+    if not demo_loader_available():
+        return NO_DEMO_LOADER
+    configure(config_files)
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    Pool.start()
+    pool = Pool(name)
+    pool.init()
+    from trytond.modules.spp_demo.demo import load_demo
+    with Transaction().start(name, 0) as transaction:
+        User = pool.get('res.user')
+        with transaction.set_context(User.get_preferences(context_only=True)):
+            load_demo(households=households, seed=seed)
+        transaction.commit()
+    return 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('-c', '--config', action='append', default=[],
+        metavar='FILE',
+        help="trytond configuration file (repeat for several)")
+    commands = parser.add_subparsers(dest='command', required=True)
+
+    ensure_parser = commands.add_parser('ensure',
+        help="create (or update) a database with every addon")
+    ensure_parser.add_argument('name')
+    ensure_parser.add_argument('--reset', action='store_true',
+        help="drop the database first")
+    ensure_parser.add_argument('--demo', action='store_true',
+        help="load the demo data once, if spp_demo provides a loader")
+    ensure_parser.add_argument('--password-file',
+        help="file holding the admin password of a new database")
+    ensure_parser.add_argument('--modules', nargs='+',
+        help="addons to activate (default: every addon under addons/)")
+    ensure_parser.add_argument('--households', type=int, default=300)
+    ensure_parser.add_argument('--seed', type=int, default=7)
+
+    drop_parser = commands.add_parser('drop', help="drop databases")
+    drop_parser.add_argument('names', nargs='+')
+    prefix_parser = commands.add_parser('drop-prefix',
+        help="drop the databases whose name starts with PREFIX")
+    prefix_parser.add_argument('prefix')
+    copy_parser = commands.add_parser('copy',
+        help="create TARGET as a copy of SOURCE")
+    copy_parser.add_argument('source')
+    copy_parser.add_argument('target')
+    exists_parser = commands.add_parser('exists',
+        help="exit 0 if the database exists, 1 otherwise")
+    exists_parser.add_argument('name')
+
+    demo_parser = commands.add_parser('load-demo',
+        help="load the demo data with spp_demo's loader")
+    demo_parser.add_argument('name')
+    demo_parser.add_argument('--households', type=int, default=300)
+    demo_parser.add_argument('--seed', type=int, default=7)
+
+    options = parser.parse_args(argv)
+    configure(options.config)
+    try:
+        if options.command == 'ensure':
+            state = ensure(options.name, options.config,
+                password_file=options.password_file, reset=options.reset,
+                demo=options.demo, households=options.households,
+                seed=options.seed, modules=options.modules)
+            print(f"Database '{options.name}': {state}.")
+        elif options.command == 'drop':
+            for name in options.names:
+                drop(name)
+        elif options.command == 'drop-prefix':
+            for name in drop_prefix(options.prefix):
+                print(f"Dropped database '{name}'.")
+        elif options.command == 'copy':
+            copy(options.source, options.target)
+        elif options.command == 'exists':
+            return 0 if exists(options.name) else 1
+        elif options.command == 'load-demo':
+            return _run_load_demo(options.name, options.config,
+                options.households, options.seed)
+    except DatabaseError as exception:
+        print(f"ERROR: {exception}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
