@@ -74,8 +74,16 @@ def test_add_field_and_use_it_on_household(
     tab = page.locator(ACTIVE_TAB)
     page.wait_for_load_state('networkidle')
     tab.locator('button#new_').click()
-    enabled(tab, 'input[name="string"]').fill("Dwelling Type")
-    enabled(tab, 'input[name="name"]').fill("dwelling_type")
+    label_input = enabled(tab, 'input[name="string"]')
+    label_input.fill("Dwelling Type")
+    label_input.press('Tab')
+    # The technical name is derived from the label (on_change_string). Typing
+    # it too raced with that answer: sao wrote the name into the input while
+    # it was being filled, giving "dwelling_typedwelling_type".
+    page.wait_for_function(
+        "selector => document.querySelector(selector)?.value"
+        " === 'dwelling_type'",
+        arg=f'{ACTIVE_TAB} input[name="name"]', timeout=30_000)
     enabled(tab, 'select[name="applies_to"]').select_option(label="Groups")
     enabled(tab, 'select[name="type_"]').select_option(label="Selection")
     enabled(tab, 'textarea[name="selection"]').fill(
