@@ -240,6 +240,42 @@ def test_entitlements_and_payments(api):
     assert data(api.get('/payments', key='north_a')) == []
 
 
+def test_get_entitlement_by_ref(api):
+    "An entitlement is read by its stable reference; hidden = missing"
+    entitlement, = data(api.get('/entitlements', params={
+                'cycle': 'CASH:1'}))
+    ref = entitlement['ref']
+    assert ref == f"CASH:1:{entitlement['registrant']}:cash"
+    response = api.get(f'/entitlements/{quote(ref)}')
+    assert response.status_code == 200, response.text
+    assert response.json() == entitlement
+    assert api.get(f'/entitlements/{quote(ref)}',
+        key='programs_reader').json() == entitlement
+
+    # Unknown parts of the reference, or a registrant outside the
+    # client's areas: the same 404 either way.
+    registrant = entitlement['registrant']
+    missing = [f'CASH:2:{registrant}:cash', f'OPEN:1:{registrant}:cash',
+        f'CASH:1:{registrant}:voucher', f'CASH:1:{registrant}:in_kind:1',
+        'CASH:1:NOBODY:cash']
+    answers = [error_of(api.get(f'/entitlements/{quote(r)}'), 404,
+            'not_found')['message'] for r in missing]
+    hidden = error_of(api.get(f'/entitlements/{quote(ref)}', key='north_a'),
+        404, 'not_found')
+    assert set(answers) == {hidden['message']}
+    # Malformed references never reach a query; no scope, no answer.
+    for bad in ['CASH:1', f'CASH:1:{registrant}', f'CASH:x:{registrant}:cash',
+            f'CASH:1:{registrant}:gold', f"CASH:1:{registrant}' OR 1=1:cash",
+            '1']:
+        error_of(api.get(f'/entitlements/{quote(bad)}'), 422,
+            'validation_error')
+    error_of(api.get(f'/entitlements/{quote(ref)}', key='reader'), 403,
+        'forbidden_scope')
+    error_of(api.get('/entitlements/CASH:9:NOBODY:cash', key='reader'), 403,
+        'forbidden_scope')
+    error_of(api.get(f'/entitlements/{quote(ref)}', key=None), 401)
+
+
 def test_record_payment_status(api):
     "A payment is marked paid once; repeating it is harmless"
     payment, = data(api.get('/payments', params={'cycle': 'CASH:1'}))

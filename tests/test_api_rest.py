@@ -142,6 +142,57 @@ def test_create_individual_and_update(api):
     error_of(api.patch('/individuals/nope', json={'given_name': "X"}), 404)
 
 
+def test_update_group(api):
+    "A household's name, kind and area are updated by its handle, validated"
+    group = create_household(api, "Patch", 2100, size=2)
+    handle = group['code']
+    response = api.patch(f'/groups/{handle}',
+        json={'name': "  Patched household ", 'kind': 'family',
+            'area': 'TL-N-B'})
+    assert response.status_code == 200, response.text
+    updated = response.json()
+    assert (updated['name'], updated['kind'], updated['area']) == (
+        "Patched household", 'family', 'TL-N-B')
+    assert updated['code'] == handle
+    assert updated['members'] == group['members']
+    assert updated['modified'] >= group['modified']
+    assert api.get(f'/groups/{handle}').json() == updated
+
+    # Wrong input changes nothing, and says what is wrong.
+    for body, code, word in [
+            ({'name': "X", 'members': []}, 'validation_error', 'members'),
+            ({'name': "   "}, 'validation_error', 'name'),
+            ({'kind': 'tribe'}, 'validation_error', 'tribe'),
+            ({'area': 'TL-NOPE'}, 'validation_error', 'TL-NOPE'),
+            ({'area': 'TL-N-A', 'name': 7}, 'validation_error', 'name'),
+            ({}, 'validation_error', 'nothing'),
+            ]:
+        error = error_of(api.patch(f'/groups/{handle}', json=body), 422,
+            code)
+        assert word in error['message'], (body, error)
+    assert api.get(f'/groups/{handle}').json() == updated
+    error_of(api.patch(f'/groups/{handle}', data='{"name": "x"}',
+            headers={'Content-Type': 'text/plain'}), 415)
+
+    # Scopes, handles and areas as for individuals.
+    error_of(api.patch(f'/groups/{handle}', key='reader',
+            json={'name': "X"}), 403, 'forbidden_scope')
+    error_of(api.patch('/groups/nope', json={'name': "X"}), 404)
+    member = quote(f'national_id|{national_id(2100)}')
+    # An individual's ID does not name a group.
+    error_of(api.patch(f'/groups/{member}', json={'name': "X"}), 404)
+    error_of(api.patch(f'/groups/{handle}', key='north_a',
+            json={'name': "X"}), 404, 'not_found')
+    inside = create_household(api, "Inside", 2150, size=1)
+    error_of(api.patch(f'/groups/{inside["code"]}', key='north_a',
+            json={'area': 'TL-S'}), 403, 'forbidden_area')
+    response = api.patch(f'/groups/{inside["code"]}', key='north_a',
+        json={'name': "Renamed inside"})
+    assert response.status_code == 200, response.text
+    assert response.json()['area'] == 'TL-N-A'
+    assert api.get(f'/groups/{handle}').json()['name'] == "Patched household"
+
+
 def test_household_all_or_nothing(api):
     "An invalid member, a duplicate ID or two heads write nothing"
     body = household_body("Broken", 3000)

@@ -15,7 +15,7 @@ from .server import TestDatabase, running_server
 
 ALL_SCOPES = [
     'area:read', 'cycle:read', 'entitlement:read', 'group:create',
-    'group:read', 'identifier:read', 'individual:create', 'individual:read',
+    'group:read', 'group:update', 'identifier:read', 'individual:create', 'individual:read',
     'individual:update', 'membership:read', 'payment:read', 'payment:write',
     'program:read', 'program_membership:create', 'program_membership:read',
     'registry:search']

@@ -8,12 +8,28 @@ import functools
 from .resources import (
     AVAILABLE, MAX_PAGE_SIZE, OPERATIONS, SCHEMAS, SCOPES, Field,
     schema_fields)
-from .resources_programs import PROGRAM_INPUT_SCHEMAS, PROGRAM_SCHEMAS
+from .resources_programs import PROGRAM_SCHEMAS
 
 PROGRAM_SCHEMA_NAMES = set(PROGRAM_SCHEMAS)
 
-INPUT_SCHEMAS = {'IndividualCreate', 'IndividualUpdate', 'GroupCreate',
-    'MemberCreate', 'IdentifierValue'} | PROGRAM_INPUT_SCHEMAS
+
+def input_schemas():
+    "The request schemas of the operations and the schemas they nest."
+    names = set()
+    pending = [o.request for o in OPERATIONS if o.request]
+    while pending:
+        name = pending.pop()
+        if name in names:
+            continue
+        names.add(name)
+        for spec in SCHEMAS[name].values():
+            for nested in [spec.ref, spec.items]:
+                if isinstance(nested, str):
+                    pending.append(nested)
+    return names
+
+
+INPUT_SCHEMAS = input_schemas()
 VERSION = '1.0.0'
 
 ERRORS = {

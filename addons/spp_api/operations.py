@@ -92,6 +92,30 @@ def get_group(scope, query, body, handle):
     return 200, scope.groups([party])[0]
 
 
+def update_group(scope, query, body, handle):
+    """Update a group's own fields with the rules of an individual's
+    update: a known kind and area (one of the client's when it is
+    restricted), custom values merged; members are changed elsewhere."""
+    party = scope.resolve(handle, 'group', "group")
+    if not body:
+        raise ValidationFailure("body: nothing to update.")
+    values = {}
+    if 'name' in body:
+        values['name'] = body['name'].strip()
+    if 'kind' in body:
+        values['group_kind'] = scope.by_code(
+            'spp.group.kind', body['kind'], 'body.kind')
+    if 'area' in body:
+        values['area'] = scope.by_code('spp.area', body['area'], 'body.area')
+        scope.check_area_allowed(values['area'])
+    if body.get('custom_fields') is not None:
+        values['custom_values'] = write_custom(body['custom_fields'],
+            'group', 'body.custom_fields',
+            current=party.custom_values) or None
+    scope.Party.write([party], values)
+    return 200, scope.groups([party])[0]
+
+
 def create_group(scope, query, body):
     """Create a household and its new members in one transaction: any
     error (unknown code, invalid or duplicate ID, two heads) writes
@@ -230,7 +254,7 @@ def get_area(scope, query, body, code):
     return 200, _areas(scope, records)[0]
 
 from .operations_programs import (  # noqa: E402,F401 (routed by name)
-    enrol, get_cycle, get_payment, get_program, get_program_membership,
-    list_cycles,
+    enrol, get_cycle, get_entitlement, get_payment, get_program,
+    get_program_membership, list_cycles,
     list_entitlements, list_payments, list_program_memberships,
     list_programs, record_payment_status)

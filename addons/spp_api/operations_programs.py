@@ -212,8 +212,18 @@ def get_cycle(scope, query, body, ref):
 
 # -- entitlements ---------------------------------------------------------
 
+def _entitlement_ref(entitlement):
+    "`PROGRAM:sequence:REGISTRANT:kind`, with `:item` when in kind."
+    ref = (f'{_cycle_ref(entitlement.cycle)}:{entitlement.registrant.code}'
+        f':{entitlement.kind}')
+    if entitlement.kind == 'in_kind':
+        ref += f':{entitlement.item_key}'
+    return ref
+
+
 def _entitlements(records):
     return [{
+            'ref': _entitlement_ref(e),
             'cycle': _cycle_ref(e.cycle),
             'program': e.cycle.program.code,
             'registrant': e.registrant.code,
@@ -244,6 +254,27 @@ def list_entitlements(scope, query, body):
     Entitlement = Pool().get('spp.entitlement')
     return _listing(Entitlement, _cycle_record_filters(scope, query), query,
         _entitlements)
+
+
+def get_entitlement(scope, query, body, ref):
+    """The entitlement of a reference: the live one (a correction
+    replaces the entitlement it corrects), else the latest rejected or
+    cancelled one. 404 alike for an unknown reference and a registrant
+    outside the client's areas."""
+    Entitlement = Pool().get('spp.entitlement')
+    program, sequence, registrant, kind, *item = ref.split(':')
+    records = Entitlement.search([
+            ('cycle.program.code', '=', program),
+            ('cycle.sequence', '=', int(sequence)),
+            ('registrant.code', '=', registrant),
+            ('kind', '=', kind),
+            ('item_key', '=', int(item[0]) if item else 0),
+            ] + scope.area_domain('registrant.area'),
+        order=[('id', 'DESC')], limit=100)
+    if not records:
+        raise not_found("entitlement")
+    live = [e for e in records if e.slot]
+    return 200, _entitlements([(live or records)[0]])[0]
 
 
 # -- payments -------------------------------------------------------------

@@ -188,6 +188,14 @@ SCHEMAS = {
         'custom_fields': custom_fields("Custom field values of the "
             "group."),
         },
+    'GroupUpdate': {
+        'name': text("Household name.", min_length=1),
+        'kind': code("Group kind code.", nullable=True),
+        'area': code("Area code (the members keep theirs).",
+            nullable=True),
+        'custom_fields': custom_fields("Custom field values to set "
+            "(others are kept); null clears a value."),
+        },
     'Membership': {
         'group': Field('string', "Group code.", required=True),
         'individual': Field('string', "Individual code.", required=True),
@@ -286,6 +294,10 @@ OPERATIONS = [
     Operation('GET', '/groups/{handle}', 'group:read',
         "Get a group with its members", 'get_group',
         path_params=[HANDLE_PARAM], response='Group'),
+    Operation('PATCH', '/groups/{handle}', 'group:update',
+        "Update a group's own fields (name, kind, area, custom fields)",
+        'update_group', path_params=[HANDLE_PARAM], request='GroupUpdate',
+        response='Group'),
     Operation('GET', '/memberships', 'membership:read',
         "List group memberships", 'list_memberships',
         params=[

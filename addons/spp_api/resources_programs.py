@@ -3,13 +3,18 @@ payments, declared like `resources` and routed only on databases where
 their addons are activated (`requires` names the model that must exist).
 
 Registrants are always addressed by handle (code or `type|value`),
-programs by code, cycles by `PROGRAM:sequence`, payments by reference."""
+programs by code, cycles by `PROGRAM:sequence`, payments by reference,
+entitlements by `PROGRAM:sequence:REGISTRANT:kind` (`:item` added for
+in-kind ones): what they are for, never a database id."""
 from .resources import (
     CODE_PATTERN, HANDLE_PATTERN, PAGE_PARAMS, Field, Operation, Param,
     text)
 
 CYCLE_PATTERN = r'^[A-Za-z0-9_.\-]{1,64}:\d{1,6}$'
 REFERENCE_PATTERN = r'^[A-Za-z0-9_.\-]{1,64}$'
+ENTITLEMENT_REF_PATTERN = (
+    r'^[A-Za-z0-9_.\-]{1,64}:\d{1,6}:[A-Za-z0-9_.\-]{1,64}'
+    r':(cash|voucher|in_kind:\d{1,9})$')
 DECIMAL_PATTERN = r'^\d{1,12}(\.\d{1,4})?$'
 MEMBERSHIP_STATES = ['draft', 'enrolled', 'paused', 'exited',
     'not_eligible', 'duplicated']
@@ -63,6 +68,10 @@ PROGRAM_SCHEMAS = {
         'modified': Field('string', "", required=True, format='date-time'),
         },
     'Entitlement': {
+        'ref': Field('string', "Stable reference: `PROGRAM:sequence:"
+            "REGISTRANT:kind`, plus `:item` for in-kind entitlements. It "
+            "names the beneficiary's entitlement of the cycle and follows "
+            "its corrections.", required=True),
         'cycle': Field('string', "Cycle `PROGRAM:sequence`.",
             required=True),
         'program': Field('string', "Program code.", required=True),
@@ -106,7 +115,6 @@ PROGRAM_SCHEMAS = {
             nullable=True, max_length=64),
         },
     }
-PROGRAM_INPUT_SCHEMAS = {'ProgramMembershipCreate', 'PaymentStatus'}
 
 MODIFIED_SINCE = Param('modified_since', "Created or changed at or after "
     "this instant (ISO 8601, UTC if no offset).", format='date-time')
@@ -169,6 +177,13 @@ PROGRAM_OPERATIONS = [
             state_filter(ENTITLEMENT_STATES), REGISTRANT_FILTER,
             MODIFIED_SINCE] + PAGE_PARAMS,
         response='Entitlement', list_response=True, requires=ENTITLEMENT),
+    Operation('GET', '/entitlements/{ref}', 'entitlement:read',
+        "Get an entitlement (the live one, else the latest, of its "
+        "reference)", 'get_entitlement', path_params=[
+            Param('ref', "`PROGRAM:sequence:REGISTRANT:kind[:item]`, as "
+                "given by the entitlement's `ref`.",
+                pattern=ENTITLEMENT_REF_PATTERN)],
+        response='Entitlement', requires=ENTITLEMENT),
     Operation('GET', '/payments', 'payment:read', "List payments",
         'list_payments', params=[
             PROGRAM_FILTER, CYCLE_FILTER, state_filter(PAYMENT_STATES),
