@@ -3,6 +3,7 @@ responses validated against the published spec (tests/data)."""
 import copy
 import datetime as dt
 import functools
+import uuid
 from pathlib import Path
 
 import pytest
@@ -80,7 +81,8 @@ def envelope(*queries, entity=None, **header):
         items.append({'reference_id': f'ref-{number}', 'timestamp': now(),
                 'search_criteria': criteria})
     return {
-        'header': {'version': '1.0.0', 'message_id': 'msg-1',
+        # A new message each time: a sender's message_id is used once.
+        'header': {'version': '1.0.0', 'message_id': uuid.uuid4().hex,
             'message_ts': now(), 'action': 'search',
             'sender_id': 'social.example.org', 'total_count': len(items),
             **header},

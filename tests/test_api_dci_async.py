@@ -284,6 +284,120 @@ def test_txn_status(setup):
         assert response.json()['message']['ack_status'] == 'ERR'
 
 
+def test_duplicate_message_id(setup):
+    "A sender's message_id is processed once; a resend is refused"
+    api, receiver = setup['api'], setup['receiver']
+    body = dci_envelope()
+    before, count = len(receiver.calls), len(transactions(api))
+    first = api.post('/registry/search', json=body)
+    assert first.status_code == 202, first.text
+    assert len(receiver.calls) == before + 1
+    again = dict(body, message=dict(body['message'],
+            transaction_id='txn-resent'))
+    for resent in [body, again]:
+        response = api.post('/registry/search', json=resent)
+        assert response.status_code == 409, response.text
+        answer = response.json()
+        validate(answer, ACK)
+        assert answer['message']['ack_status'] == 'ERR'
+        assert answer['message']['error']['code'] == 'err.request.bad'
+        assert answer['message']['error']['message'].startswith(
+            'rjct.message_id.duplicate')
+        assert body['header']['message_id'] in answer['message']['error'][
+            'message']
+    # Nothing queued, answered or delivered twice.
+    assert len(transactions(api)) == count + 1
+    assert len(receiver.calls) == before + 1
+    # A status request may not reuse it either.
+    status = status_body('transaction_id', body['message']['transaction_id'],
+        transaction_id=body['message']['transaction_id'])
+    status['header']['message_id'] = body['header']['message_id']
+    assert api.post('/registry/txn/status', json=status).status_code == 409
+    # The same message_id from another sender is another message.
+    other = dci_envelope('other.example')
+    other['header']['message_id'] = body['header']['message_id']
+    response = api.post('/registry/search', json=other, key='other')
+    assert response.status_code == 202, response.text
+    assert len(transactions(api)) == count + 2
+
+
+def test_duplicate_message_id_concurrent(setup):
+    "The same message sent twice at once: one ACK, one refusal"
+    api = setup['api']
+    body = dci_envelope()
+    count = len(transactions(api))
+    statuses = []
+    barrier = threading.Barrier(2)
+
+    def send():
+        barrier.wait()
+        statuses.append(api.post('/registry/search',
+                json=body).status_code)
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [202, 409]
+    assert len(transactions(api)) == count + 1
+
+
+def test_txn_status_of_every_kind(setup):
+    "Status requests are recorded transactions too, and reported"
+    api, receiver = setup['api'], setup['receiver']
+    search = dci_envelope()
+    search['message']['transaction_id'] = 'txn-kinds-1'
+    assert api.post('/registry/search', json=search).status_code == 202
+    request = status_body('transaction_id', 'txn-kinds-1',
+        transaction_id='txn-kinds-2')
+    request['message']['txnstatus_request']['reference_id'] = 'st-kinds'
+    before = len(receiver.calls)
+    response = api.post('/registry/txn/status', json=request)
+    assert response.status_code == 202, response.text
+    status_ack = response.json()['message']['correlation_id']
+    assert len(receiver.calls) == before + 1
+
+    for attribute, value in [('transaction_id', 'txn-kinds-2'),
+            ('correlation_id', status_ack),
+            ('reference_id_list', ['st-kinds'])]:
+        asked = status_body(attribute, value, transaction_id='txn-kinds-2')
+        asked['message']['txnstatus_request']['txn_type'] = 'txn-status'
+        response = api.post('/registry/sync/txn/status', json=asked)
+        assert response.status_code == 200, response.text
+        answer = response.json()
+        registry_signed(setup, answer)
+        reply = answer['message']['txnstatus_response']
+        assert reply['txn_type'] == 'txn-status'
+        assert reply['txn_status']['correlation_id'] == status_ack
+        assert [(i['reference_id'], i['status'])
+            for i in reply['txn_status']['search_response']] == [
+            ('st-kinds', 'succ')]
+    # The search itself is still reported as a search.
+    asked = status_body('transaction_id', 'txn-kinds-1',
+        transaction_id='txn-kinds-1')
+    reply = api.post('/registry/sync/txn/status', json=asked).json()[
+        'message']['txnstatus_response']
+    assert reply['txn_type'] == 'search'
+    assert [i['reference_id'] for i in reply['txn_status'][
+            'search_response']] == ['ref-0']
+    # A status request is not a search, nor the reverse.
+    asked = status_body('transaction_id', 'txn-kinds-2',
+        transaction_id='txn-kinds-2')
+    assert api.post('/registry/sync/txn/status',
+        json=asked).status_code == 404
+    # Kinds this registry does not record are named as such.
+    asked['message']['txnstatus_request']['txn_type'] = 'receipt'
+    response = api.post('/registry/sync/txn/status', json=asked)
+    assert response.status_code == 400
+    error, = response.json()['errors']
+    assert error['code'] == 'err.request.bad'
+    assert "'receipt'" in error['message'] and 'txn-status' in (
+        error['message'])
+    response = api.post('/registry/txn/status', json=asked)
+    assert response.status_code == 400
+    assert response.json()['message']['ack_status'] == 'ERR'
+
+
 @pytest.mark.parametrize('change, status, code', [
         ({'header': {'sender_id': 'nobody.example'}}, 403,
             'err.sender_id.invalid'),

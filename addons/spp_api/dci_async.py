@@ -10,12 +10,18 @@ POST /registry/txn/status   the same for a status request: ACK, then a
 POST /registry/sync/txn/status  the txn-on-status envelope at once.
 
 The sender must be registered (spp.dci.sender) for the asynchronous
-endpoints: callbacks go only under its callback URL. Envelopes that cannot
+endpoints: callbacks go only under its callback URL. A message_id the
+sender already sent is refused (HTTP 409, ack_status ERR, code
+err.request.bad with the header reason rjct.message_id.duplicate) and
+nothing is queued again. A status request names a transaction of any kind
+recorded here (txn_type `search` or `txn-status`). Envelopes that cannot
 be processed are answered ack_status ERR with the spec's error code
 (HTTP 400, or 401/403 for authentication and signatures)."""
 import json
 import uuid
 
+from trytond import backend
+from trytond.model.exceptions import SQLConstraintError
 from trytond.protocols.wrappers import with_transaction
 from trytond.transaction import Transaction
 
@@ -25,7 +31,7 @@ from .dci import (
     search_responses)
 from .dci_signature import sign_envelope
 from .dci_token import authenticate_dci
-from .dci_transaction import load_client
+from .dci_transaction import load_client, request_references
 from .handlers import ApiError, Scope
 
 SEARCH_PATH = '/registry/search'
@@ -63,6 +69,22 @@ def callback_url(sender, header):
     return uri
 
 
+def duplicate(header):
+    "The ERR answer to a message_id the sender already sent."
+    return err(409, 'err.request.bad',
+        f"rjct.message_id.duplicate: header.message_id "
+        f"{header['message_id']!r} was already received from sender "
+        f"{header['sender_id']!r}; send a new message_id.")
+
+
+def is_duplicate(pool, sender, header):
+    "Whether the sender already sent this message_id."
+    return bool(pool.get('spp.dci.transaction').search([
+                ('sender', '=', sender['id']),
+                ('message_id', '=', header['message_id']),
+                ], limit=1))
+
+
 def receive(request, pool, log, action):
     "ACK and queue an asynchronous request (HTTP status, body)."
 
@@ -80,6 +102,8 @@ def receive(request, pool, log, action):
             if sender is None:
                 raise ApiError(403, 'err.sender_id.invalid',
                     "Asynchronous calls need a registered sender_id.")
+            if is_duplicate(pool, sender, header):
+                return duplicate(header)
             url = callback_url(sender, header)
             if action == 'txn-status':
                 # An unknown transaction is known now: no callback.
@@ -87,16 +111,23 @@ def receive(request, pool, log, action):
         except ApiError as error:
             return err(error.status, error.code, error.message)
         correlation_id = uuid.uuid4().hex
-        pool.get('spp.dci.transaction').receive({
-                'kind': 'search' if action == 'search' else 'txn-status',
-                'client': client['id'],
-                'sender': sender['id'],
-                'transaction_id': envelope['message']['transaction_id'],
-                'message_id': header['message_id'],
-                'correlation_id': correlation_id,
-                'callback_url': url,
-                'request': json.dumps(envelope, ensure_ascii=False),
-                })
+        try:
+            pool.get('spp.dci.transaction').receive({
+                    'kind': 'search' if action == 'search' else 'txn-status',
+                    'client': client['id'],
+                    'sender': sender['id'],
+                    'transaction_id': envelope['message']['transaction_id'],
+                    'message_id': header['message_id'],
+                    'correlation_id': correlation_id,
+                    'callback_url': url,
+                    'request': json.dumps(envelope, ensure_ascii=False),
+                    })
+        except (SQLConstraintError, backend.DatabaseIntegrityError):
+            # The same message received concurrently: the unique key on
+            # (sender, message_id) let one of them through.
+            Transaction().rollback()
+            Transaction().tasks.clear()
+            return duplicate(header)
         return 202, ack(correlation_id)
     return transaction(request, pool)
 
@@ -121,24 +152,33 @@ def answer_transaction(transaction):
             transaction.correlation_id)
 
 
+def recorded_kinds(pool):
+    "The transaction kinds recorded (txn_type values of a status request)."
+    Transactions = pool.get('spp.dci.transaction')
+    return [k for k, _ in Transactions.kind.selection]
+
+
 def find_transactions(pool, client, message):
-    "The client's search transactions a status request names, or 404."
+    "The client's transactions of the kind a status request names, or 404."
     request = message['txnstatus_request']
     for name in ['reference_id', 'txn_type', 'attribute_type',
             'attribute_value']:
         if name not in request:
             raise ApiError(400, 'err.request.bad',
                 f"txnstatus_request.{name} is required.")
-    if request['txn_type'] != 'search':
+    kinds = recorded_kinds(pool)
+    if request['txn_type'] not in kinds:
         raise ApiError(400, 'err.request.bad',
-            "txn_type: only search transactions are recorded.")
+            f"txn_type {str(request['txn_type'])[:40]!r}: the transactions "
+            f"recorded here are {', '.join(kinds)}.")
     kind, value = request['attribute_type'], request['attribute_value']
     if kind not in REFERENCE_TYPES:
         raise ApiError(400, 'err.request.bad',
             "attribute_type: transaction_id, reference_id_list or "
             "correlation_id.")
     Transactions = pool.get('spp.dci.transaction')
-    domain = [('client', '=', client['id']), ('kind', '=', 'search')]
+    domain = [('client', '=', client['id']),
+        ('kind', '=', request['txn_type'])]
     if kind == 'correlation_id':
         if not isinstance(value, str):
             raise ApiError(400, 'err.request.bad',
@@ -159,7 +199,7 @@ def find_transactions(pool, client, message):
         order=[('create_date', 'DESC'), ('id', 'DESC')])
     if not found:
         raise ApiError(404, 'err.request.not_found',
-            "No search transaction of this client matches.")
+            f"No {request['txn_type']} transaction of this client matches.")
     return found
 
 
@@ -175,11 +215,9 @@ def status_items(pool, client, message):
             statuses = json.loads(transaction.references)
         else:
             # Not answered yet: each reference is pending.
-            search = json.loads(transaction.request or '{}')
-            statuses = [{'reference_id': i.get('reference_id'),
-                    'status': 'pdng'} for i in (search.get('message') or {})
-                .get('search_request', []) if isinstance(i, dict)
-                and isinstance(i.get('reference_id'), str)]
+            statuses = [{'reference_id': r, 'status': 'pdng'}
+                for r in request_references(transaction.kind,
+                    json.loads(transaction.request or '{}'))]
         for status in statuses:
             if wanted is None or status['reference_id'] in wanted:
                 items.append({**status, 'timestamp': now_iso()})
@@ -196,7 +234,7 @@ def status_envelope(pool, client, header, message, correlation_id=None):
                 'transaction_id': message['transaction_id'],
                 'correlation_id': correlation_id or uuid.uuid4().hex,
                 'txnstatus_response': {
-                    'txn_type': 'search',
+                    'txn_type': message['txnstatus_request']['txn_type'],
                     'txn_status': {
                         'transaction_id': message['transaction_id'],
                         'correlation_id': searched_correlation,

@@ -11,14 +11,18 @@ job sends whatever is due in any case (deployments without a worker).
 
 Privacy: the request and the answer (personal data) are kept only until
 the answer is delivered or given up; what stays is the status of each
-reference id, which is what /registry/txn/status reports."""
+reference id, which is what /registry/txn/status reports, for every kind.
+
+A sender's message_id is recorded once (unique with the sender): a message
+sent again is refused (`rjct.message_id.duplicate`), never processed
+twice."""
 import datetime as dt
 import json
 
 import requests
 
 from trytond import config
-from trytond.model import Index, ModelSQL, ModelView, fields
+from trytond.model import Index, ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
@@ -72,6 +76,10 @@ class DciTransaction(ModelSQL, ModelView):
     def __setup__(cls):
         super().__setup__()
         t = cls.__table__()
+        cls._sql_constraints += [
+            ('sender_message_unique', Unique(t, t.sender, t.message_id),
+                'spp_api.msg_dci_message_id_unique'),
+            ]
         cls._sql_indexes.update({
                 Index(t, (t.client, Index.Range()),
                     (t.transaction_id, Index.Equality())),
@@ -114,8 +122,9 @@ class DciTransaction(ModelSQL, ModelView):
                 continue
             envelope = answer_transaction(transaction)
             transaction.response = json.dumps(envelope, ensure_ascii=False)
-            transaction.references = json.dumps(
-                reference_statuses(envelope), ensure_ascii=False)
+            transaction.references = json.dumps(reference_statuses(
+                    transaction.kind, json.loads(transaction.request),
+                    envelope), ensure_ascii=False)
             transaction.request = None
         cls.save(transactions)
         cls.deliver([t for t in transactions if t.response])
@@ -203,13 +212,24 @@ class DciTransaction(ModelSQL, ModelView):
         cls.deliver([t for t in transactions if t.response])
 
 
-def reference_statuses(envelope):
-    "[{reference_id, status, status_reason_code?}] of an answer."
-    message = envelope.get('message') or {}
-    items = message.get('search_response')
-    if items is None:
-        items = ((message.get('txnstatus_response') or {}).get(
-                'txn_status') or {}).get('search_response') or []
+def request_references(kind, request):
+    "The reference ids of a request of `kind` (a decoded envelope)."
+    message = (request or {}).get('message') or {}
+    if kind == 'search':
+        items = message.get('search_request') or []
+    else:
+        items = [message.get('txnstatus_request') or {}]
+    return [i['reference_id'] for i in items if isinstance(i, dict)
+        and isinstance(i.get('reference_id'), str)]
+
+
+def reference_statuses(kind, request, answer):
+    """[{reference_id, status, status_reason_code?}] of an answered
+    request: each search request's own status; a status request, succ."""
+    if kind != 'search':
+        return [{'reference_id': r, 'status': 'succ'}
+            for r in request_references(kind, request)]
+    items = (answer.get('message') or {}).get('search_response') or []
     return [{k: item[k] for k in ('reference_id', 'status',
                 'status_reason_code') if k in item} for item in items]
 
