@@ -2,7 +2,7 @@
 cancellation; a cycle is distributed when its payments are settled."""
 from decimal import Decimal
 
-from sql.aggregate import Count, Sum
+from sql.aggregate import Count
 from sql.operators import Exists
 
 from trytond.i18n import gettext
@@ -59,22 +59,18 @@ class Cycle(metaclass=PoolMeta):
     def get_payment_totals(cls, cycles, names):
         "Payment counts and the paid amount by cycle, in one GROUP BY."
         Payment = Pool().get('spp.payment')
-        payment = Payment.__table__()
-        cursor = Transaction().connection.cursor()
         result = {n: {c.id: Decimal(0) if n.endswith('_amount') else 0
                 for c in cycles} for n in names}
-        cursor.execute(*payment.select(payment.cycle, payment.state,
-                Count(payment.id), Sum(payment.paid_amount),
-                where=payment.cycle.in_([c.id for c in cycles]),
-                group_by=[payment.cycle, payment.state]))
         keys = {'issued': 'payment_pending', 'sent': 'payment_pending',
             'paid': 'payment_paid', 'failed': 'payment_failed'}
-        for cycle, state, count, amount in cursor:
+        totals = Payment.totals_by_state('cycle', [c.id for c in cycles],
+            amount='paid_amount')
+        for (cycle, state), (count, amount) in totals.items():
             key = keys[state]
             if f'{key}_count' in result:
                 result[f'{key}_count'][cycle] += count
             if f'{key}_amount' in result:
-                result[f'{key}_amount'][cycle] += Decimal(str(amount or 0))
+                result[f'{key}_amount'][cycle] += amount
         return result
 
     @classmethod

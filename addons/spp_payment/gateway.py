@@ -19,7 +19,7 @@ from trytond.i18n import gettext
 from trytond.pool import Pool
 
 from .exceptions import GatewayError
-from .reconcile import Report, apply, classify, load_lines, remove_repeated
+from .reconcile import Report, reconcile
 
 CHUNK = 500
 
@@ -45,18 +45,10 @@ def apply_outcomes(outcomes, report=None):
     provider_reference)] with the reconciliation rules."""
     report = report or Report()
     # An answer repeated word for word is one answer; two different
-    # answers for one reference are both refused.
+    # answers for one reference are both refused (as repeated lines).
     outcomes = list(dict.fromkeys(outcomes))
-    lines = remove_repeated([(n, *o) for n, o in enumerate(outcomes, start=1)
+    return reconcile([(n, *o) for n, o in enumerate(outcomes, start=1)
             if o[1] in {'paid', 'failed'}], report)
-    if lines:
-        table = load_lines(lines)
-        to_apply = classify(table, report)
-        apply(to_apply)
-        pool = Pool()
-        from trytond.modules.spp_entitlement.sqltools import invalidate_cache
-        invalidate_cache(pool.get('spp.payment'), pool.get('spp.entitlement'))
-    return report
 
 
 def configured_gateway():

@@ -135,16 +135,10 @@ class PaymentBatch(Workflow, ModelSQL, ModelView):
     def get_totals(cls, batches, names):
         "Counts and totals by payment state, in one GROUP BY query."
         Payment = Pool().get('spp.payment')
-        payment = Payment.__table__()
-        cursor = Transaction().connection.cursor()
         result = {n: {b.id: Decimal(0) if n.endswith('_amount') else 0
                 for b in batches} for n in names}
-        cursor.execute(*payment.select(payment.batch, payment.state,
-                Count(payment.id), Sum(payment.amount),
-                where=payment.batch.in_([b.id for b in batches]),
-                group_by=[payment.batch, payment.state]))
-        for batch, state, count, amount in cursor:
-            amount = Decimal(str(amount or 0))
+        totals = Payment.totals_by_state('batch', [b.id for b in batches])
+        for (batch, state), (count, amount) in totals.items():
             for name, value in [
                     (f'{state}_count', count), (f'{state}_amount', amount),
                     ('total_count', count), ('total_amount', amount)]:
@@ -400,6 +394,20 @@ class Payment(Workflow, ModelSQL, ModelView):
 
     def get_rec_name(self, name):
         return self.reference
+
+    @classmethod
+    def totals_by_state(cls, group, ids, amount='amount'):
+        """{(id, state): (count, total of `amount`)} of the payments whose
+        `group` column (batch, cycle) is in `ids`, from one GROUP BY."""
+        payment = cls.__table__()
+        column = getattr(payment, group)
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*payment.select(column, payment.state,
+                Count(payment.id), Sum(getattr(payment, amount)),
+                where=column.in_(ids),
+                group_by=[column, payment.state]))
+        return {(id_, state): (count, Decimal(str(total or 0)))
+            for id_, state, count, total in cursor}
 
     @classmethod
     def phone_query(cls, registrant):

@@ -2,21 +2,23 @@
 
 The CSV has the columns reference, status (paid | failed), paid_amount,
 date (YYYY-MM-DD) and provider_reference. A file with other columns or not
-in UTF-8 is refused as a whole. Lines with an unknown reference, an amount
-that differs from the payment, a reference repeated in the file, a bad
-value or a conflict with an earlier outcome are reported and change
-nothing; the other lines apply. A line already applied changes nothing, so
-a file imported twice has no double effect. The lines go through a
-temporary table and are applied with two UPDATE ... FROM statements."""
+in UTF-8 is refused as a whole. Lines with a bad value are refused as they
+are read; the others go through a temporary table and are classified in
+SQL, all at once: a reference repeated in the file, an unknown reference,
+a payment of a draft (or another) batch, an amount that differs from the
+payment and a conflict with an earlier outcome are reported and change
+nothing; a line already applied changes nothing, so a file imported twice
+has no double effect. The accepted lines are applied with two
+UPDATE ... FROM statements."""
 import csv
 import datetime as dt
 import io
-from collections import Counter
 from decimal import Decimal, InvalidOperation
 
-from sql import Null, Table
+from sql import Cast, Literal, Null, Table
+from sql.aggregate import Count
 from sql.conditionals import Case
-from sql.functions import CurrentTimestamp
+from sql.functions import CurrentTimestamp, Round
 
 from trytond.i18n import gettext
 from trytond.modules.spp_entitlement.sqltools import invalidate_cache
@@ -29,7 +31,17 @@ COLUMNS = ['reference', 'status', 'paid_amount', 'date',
     'provider_reference']
 STATUSES = {'paid', 'failed'}
 LINES_TABLE = 'spp_reconciliation_line'
-ACCEPTED_TABLE = 'spp_reconciliation_accepted'
+CLASSIFIED_TABLE = 'spp_reconciliation_classified'
+# What the report says of each refused outcome of `classify`.
+REASONS = {
+    'repeated': 'reference repeated {repeats} times in the file',
+    'unknown': 'unknown reference',
+    'other_batch': 'the payment belongs to another batch',
+    'draft_batch': 'the batch of the payment is not approved',
+    'mismatch': ('paid amount {amount} differs from the payment amount '
+        '{expected}'),
+    'conflict': 'the payment is already {state}',
+    }
 
 
 class Report:
@@ -116,29 +128,15 @@ def parse(data, report):
     return lines
 
 
-def remove_repeated(lines, report):
-    "Lines whose reference appears more than once: all refused."
-    counts = Counter(line[1] for line in lines)
-    kept = []
-    for line in lines:
-        if counts[line[1]] > 1:
-            report.refuse(line[0], line[1],
-                f'reference repeated {counts[line[1]]} times in the file')
-        else:
-            kept.append(line)
-    return kept
-
-
 def load_lines(lines):
     "Load the lines into a temporary table (COPY on PostgreSQL)."
     transaction = Transaction()
     cursor = transaction.connection.cursor()
-    postgresql = transaction.database.has_select_for()
     cursor.execute(f'DROP TABLE IF EXISTS {LINES_TABLE}')
     cursor.execute(f'CREATE TEMPORARY TABLE {LINES_TABLE} ('
         'line INTEGER, reference VARCHAR, status VARCHAR, '
         'paid_amount NUMERIC, paid_date DATE, provider_reference VARCHAR)')
-    if postgresql:
+    if transaction.database.has_select_for():
         with cursor.copy(f'COPY {LINES_TABLE} (line, reference, status, '
                 'paid_amount, paid_date, provider_reference) '
                 'FROM STDIN') as copy:
@@ -158,82 +156,107 @@ def load_lines(lines):
     return Table(LINES_TABLE)
 
 
-def classify(lines_table, report, batches=None):
-    """Refuse unknown references, amount mismatches, payments of a draft
-    batch (or, when `batches` is given, of another batch) and conflicts;
-    count lines already applied; mark the others with their payment id."""
+def _amount(expression):
+    """A NUMERIC expression compared exactly on PostgreSQL; SQLite keeps
+    numbers as floats, compared once rounded to the 4 digits of amounts."""
+    if Transaction().database.has_select_for():
+        return expression
+    return Round(Cast(expression, 'NUMERIC'), 4)
+
+
+def classify(lines_table, batches=None):
+    """Classify every loaded line in one INSERT ... SELECT into a second
+    temporary table, whose outcome column says repeated, unknown, other_batch, draft_batch,
+    mismatch, unchanged (already applied), conflict or apply. With
+    `batches`, payments of other batches are refused. Return the table."""
     pool = Pool()
     Payment = pool.get('spp.payment')
     Batch = pool.get('spp.payment.batch')
     payment = Payment.__table__()
     batch = Batch.__table__()
     line = lines_table
+    counted = Table(LINES_TABLE)
+    repeated = counted.select(counted.reference,
+        Count(Literal(1)).as_('repeats'),
+        group_by=[counted.reference],
+        having=Count(Literal(1)) > 1)
+    whens = [
+        (repeated.repeats != Null, 'repeated'),
+        (payment.id == Null, 'unknown'),
+        ]
+    if batches is not None:
+        whens.append(
+            (~batch.id.in_([b.id for b in batches] or [-1]), 'other_batch'))
+    whens += [
+        (batch.state == 'draft', 'draft_batch'),
+        ((line.status == 'paid')
+            & (_amount(line.paid_amount) != _amount(payment.amount)),
+            'mismatch'),
+        (payment.state == line.status, 'unchanged'),
+        (payment.state.in_(['paid', 'failed']), 'conflict'),
+        ]
+    query = line.join(repeated, 'LEFT',
+        condition=repeated.reference == line.reference).join(
+        payment, 'LEFT', condition=payment.reference == line.reference).join(
+        batch, 'LEFT', condition=payment.batch == batch.id).select(
+        line.line, line.reference, line.status, line.paid_amount,
+        line.paid_date, line.provider_reference,
+        payment.id, payment.amount, payment.state, payment.entitlement,
+        repeated.repeats, Case(*whens, else_='apply'))
+    transaction = Transaction()
+    cursor = transaction.connection.cursor()
+    cursor.execute(f'DROP TABLE IF EXISTS {CLASSIFIED_TABLE}')
+    cursor.execute(f'CREATE TEMPORARY TABLE {CLASSIFIED_TABLE} ('
+        'line INTEGER, reference VARCHAR, status VARCHAR, '
+        'paid_amount NUMERIC, paid_date DATE, provider_reference VARCHAR, '
+        'payment INTEGER, expected NUMERIC, payment_state VARCHAR, '
+        'payment_entitlement INTEGER, repeats INTEGER, outcome VARCHAR)')
+    classified = Table(CLASSIFIED_TABLE)
+    cursor.execute(*classified.insert([
+                classified.line, classified.reference, classified.status,
+                classified.paid_amount, classified.paid_date,
+                classified.provider_reference, classified.payment,
+                classified.expected, classified.payment_state,
+                classified.payment_entitlement, classified.repeats,
+                classified.outcome], query))
+    if transaction.database.has_select_for():
+        cursor.execute(f'ANALYZE {CLASSIFIED_TABLE}')
+    return classified
+
+
+def report_outcomes(classified, report):
+    """Add the classified lines to the report: counts by outcome from one
+    GROUP BY, the refused lines with their reason."""
     cursor = Transaction().connection.cursor()
-    cursor.execute(*line.join(payment, 'LEFT',
-            condition=payment.reference == line.reference).join(
-            batch, 'LEFT', condition=payment.batch == batch.id).select(
-            line.line, line.reference, line.status, line.paid_amount,
-            line.paid_date, line.provider_reference,
-            payment.id, payment.amount, payment.state,
-            batch.id, batch.state,
-            # The first of two lines on one payment wins: file order.
-            order_by=[line.line.asc]))
-    allowed = None if batches is None else {b.id for b in batches}
-    to_apply = []
-    for (number, reference, status, amount, date, provider_reference,
-            payment_id, expected, state, batch_id, batch_state,
-            ) in cursor.fetchall():
-        if payment_id is None:
-            report.refuse(number, reference, 'unknown reference')
-            continue
-        if allowed is not None and batch_id not in allowed:
-            report.refuse(number, reference,
-                'the payment belongs to another batch')
-            continue
-        if batch_state == 'draft':
-            report.refuse(number, reference,
-                'the batch of the payment is not approved')
-            continue
-        expected = Decimal(str(expected))
-        if status == 'paid' and Decimal(str(amount)) != expected:
-            report.refuse(number, reference,
-                f'paid amount {amount} differs from the payment '
-                f'amount {expected}')
-            continue
-        if state == status:
-            report.unchanged += 1
-        elif state in {'paid', 'failed'}:
-            report.refuse(number, reference,
-                f'the payment is already {state}')
-        else:
-            to_apply.append((payment_id, status, amount, date,
-                    provider_reference))
-            setattr(report, status, getattr(report, status) + 1)
-    return to_apply
+    cursor.execute(*classified.select(classified.outcome, classified.status,
+            Count(Literal(1)),
+            group_by=[classified.outcome, classified.status]))
+    for outcome, status, count in cursor:
+        if outcome == 'apply':
+            setattr(report, status, getattr(report, status) + count)
+        elif outcome == 'unchanged':
+            report.unchanged += count
+    cursor.execute(*classified.select(classified.line, classified.reference,
+            classified.outcome, classified.paid_amount, classified.expected,
+            classified.payment_state, classified.repeats,
+            where=~classified.outcome.in_(['apply', 'unchanged']),
+            order_by=[classified.line.asc]))
+    for (number, reference, outcome, amount, expected, state,
+            repeats) in cursor:
+        report.refuse(number, reference, REASONS[outcome].format(
+                amount=amount, state=state, repeats=repeats,
+                expected=Decimal(str(expected)) if expected is not None
+                else None))
 
 
-def apply(to_apply):
-    "Apply the accepted lines with two UPDATE ... FROM statements."
+def apply(classified):
+    """Apply the lines classified `apply` with two UPDATE ... FROM
+    statements: the payments, then the entitlements of the paid ones."""
     pool = Pool()
     Payment = pool.get('spp.payment')
     Entitlement = pool.get('spp.entitlement')
-    transaction = Transaction()
-    cursor = transaction.connection.cursor()
-    cursor.execute(f'DROP TABLE IF EXISTS {ACCEPTED_TABLE}')
-    cursor.execute(f'CREATE TEMPORARY TABLE {ACCEPTED_TABLE} ('
-        'payment INTEGER, status VARCHAR, paid_amount NUMERIC, '
-        'paid_date DATE, provider_reference VARCHAR)')
-    if transaction.database.has_select_for():
-        with cursor.copy(f'COPY {ACCEPTED_TABLE} FROM STDIN') as copy:
-            for row in to_apply:
-                copy.write_row(row)
-        cursor.execute(f'ANALYZE {ACCEPTED_TABLE}')
-    else:
-        cursor.executemany(f'INSERT INTO {ACCEPTED_TABLE} '
-            'VALUES (?, ?, ?, ?, ?)', [
-                (i, s, str(a) if a is not None else None, d, p)
-                for i, s, a, d, p in to_apply])
-    line = Table(ACCEPTED_TABLE)
+    cursor = Transaction().connection.cursor()
+    line = classified
     payment = Payment.__table__()
     failed = line.status == 'failed'
     cursor.execute(*payment.update(
@@ -247,16 +270,32 @@ def apply(to_apply):
                 Case((failed, 'failed at the provider'), else_=Null),
                 CurrentTimestamp()],
             from_=[line],
-            where=(line.payment == payment.id)
+            where=(line.payment == payment.id) & (line.outcome == 'apply')
             & payment.state.in_(['issued', 'sent'])))
     entitlement = Entitlement.__table__()
     cursor.execute(*entitlement.update([entitlement.state], ['distributed'],
-            from_=[line, payment],
-            where=(line.status == 'paid') & (line.payment == payment.id)
-            & (payment.entitlement == entitlement.id)
+            from_=[line],
+            where=(line.outcome == 'apply') & (line.status == 'paid')
+            & (line.payment_entitlement == entitlement.id)
             & (entitlement.state == 'approved')))
-    cursor.execute(f'DROP TABLE {ACCEPTED_TABLE}')
+
+
+def reconcile(lines, report, batches=None, dry_run=False):
+    """Classify the parsed `lines` in SQL and add them to `report`; apply
+    the accepted ones unless `dry_run`. Nothing stays behind: the
+    temporary tables are dropped."""
+    if not lines:
+        return report
+    classified = classify(load_lines(lines), batches=batches)
+    report_outcomes(classified, report)
+    if not dry_run:
+        apply(classified)
+        pool = Pool()
+        invalidate_cache(pool.get('spp.payment'), pool.get('spp.entitlement'))
+    cursor = Transaction().connection.cursor()
+    cursor.execute(f'DROP TABLE {CLASSIFIED_TABLE}')
     cursor.execute(f'DROP TABLE {LINES_TABLE}')
+    return report
 
 
 def import_reconciliation(data, batches=None, dry_run=False):
@@ -266,17 +305,6 @@ def import_reconciliation(data, batches=None, dry_run=False):
     `dry_run`, the report says what the import would do and nothing
     changes."""
     report = Report()
-    lines = remove_repeated(parse(data, report), report)
-    if lines:
-        table = load_lines(lines)
-        to_apply = classify(table, report, batches=batches)
-        if dry_run:
-            cursor = Transaction().connection.cursor()
-            cursor.execute(f'DROP TABLE {LINES_TABLE}')
-        else:
-            apply(to_apply)
-            pool = Pool()
-            invalidate_cache(
-                pool.get('spp.payment'), pool.get('spp.entitlement'))
+    reconcile(parse(data, report), report, batches=batches, dry_run=dry_run)
     report.errors.sort()
     return report

@@ -224,6 +224,84 @@ class PaymentTestCase(ModuleTestCase):
             Cycle.distribute([cycle])
 
     @with_transaction()
+    def test_reconciliation_every_class_of_line(self):
+        """One file with a line of each class: applied (paid, failed),
+        already applied, unknown, amount mismatch, repeated, conflict,
+        other batch, draft batch; a check run changes nothing"""
+        Batch = Pool().get('spp.payment.batch')
+        cycle = approved_entitlements(5)
+        first, second, third = Batch.create_for_cycle(cycle, size=2)
+        Batch.approve([first, second])
+        Batch.send([first, second])
+        p0, p1, p2, p3, p4 = payments(cycle)
+        import_reconciliation((HEADER
+                + f'{p2.reference},failed,,2026-01-04,PRV-2\n').encode())
+        self.assertEqual(payments(cycle)[2].state, 'failed')
+        data = (HEADER
+            # 125.5 is the amount 125.50 written otherwise: it matches.
+            + f'{p1.reference},paid,125.5,2026-01-05,PRV-1\n'
+            + f'{p0.reference},failed,,2026-01-05,PRV-0\n'
+            + f'{p2.reference},failed,,2026-01-04,PRV-2\n'
+            + 'PAY-0-1,paid,1.00,2026-01-05,PRV-X\n'
+            + f'{p3.reference},paid,176.49,2026-01-05,PRV-3\n'
+            + f'{p4.reference},paid,176.50,2026-01-05,PRV-4\n'
+            + f'{p4.reference},failed,,2026-01-05,PRV-4\n').encode()
+        expected_errors = [
+            (5, 'PAY-0-1', 'unknown reference'),
+            # SQLite says 176.5: it keeps numbers as floats.
+            (6, p3.reference, 'paid amount 176.49 differs from the payment '
+                'amount 176.5'),
+            (7, p4.reference, 'reference repeated 2 times in the file'),
+            (8, p4.reference, 'reference repeated 2 times in the file'),
+            ]
+
+        def errors(report):
+            return [(n, r, reason.removesuffix('0') if n == 6 else reason)
+                for n, r, reason in report.errors]
+        check = import_reconciliation(data, dry_run=True)
+        self.assertEqual((check.paid, check.failed, check.unchanged),
+            (1, 1, 1))
+        self.assertEqual(errors(check), expected_errors)
+        self.assertEqual([p.state for p in payments(cycle)],
+            ['sent', 'sent', 'failed', 'sent', 'issued'])
+        report = import_reconciliation(data)
+        self.assertEqual((report.paid, report.failed, report.unchanged),
+            (1, 1, 1))
+        self.assertEqual(errors(report), expected_errors)
+        self.assertEqual([p.state for p in payments(cycle)],
+            ['failed', 'paid', 'failed', 'sent', 'issued'])
+        self.assertEqual(payments(cycle)[1].paid_amount, Decimal('125.5'))
+        self.assertIsNone(payments(cycle)[0].slot)
+
+        again = (HEADER
+            + f'{p1.reference},paid,125.50,2026-01-05,PRV-1\n'
+            + f'{p0.reference},failed,,2026-01-05,PRV-0\n'
+            + f'{p1.reference[:-1]}x,paid,1,2026-01-05,PRV-X\n'
+            + f'{p0.reference},paid,100.00,2026-01-05,PRV-0\n'
+            + f'{p3.reference},paid,176.50,2026-01-05,PRV-3\n'
+            + f'{p4.reference},paid,176.50,2026-01-05,PRV-4\n').encode()
+        report = import_reconciliation(again, batches=[first])
+        self.assertEqual((report.paid, report.failed, report.unchanged),
+            (0, 0, 1))
+        self.assertEqual(report.errors, [
+                (3, p0.reference, 'reference repeated 2 times in the file'),
+                (4, f'{p1.reference[:-1]}x', 'unknown reference'),
+                (5, p0.reference, 'reference repeated 2 times in the file'),
+                (6, p3.reference, 'the payment belongs to another batch'),
+                (7, p4.reference, 'the payment belongs to another batch'),
+                ])
+        report = import_reconciliation((HEADER
+                + f'{p1.reference},failed,,2026-01-06,PRV-1\n'
+                + f'{p4.reference},paid,176.50,2026-01-05,PRV-4\n').encode())
+        self.assertEqual(report.errors, [
+                (2, p1.reference, 'the payment is already paid'),
+                (3, p4.reference, 'the batch of the payment is not approved'),
+                ])
+        self.assertEqual([p.state for p in payments(cycle)],
+            ['failed', 'paid', 'failed', 'sent', 'issued'])
+        self.assertEqual(third.state, 'draft')
+
+    @with_transaction()
     def test_reconciliation_bad_files(self):
         "Wrong columns or encoding: the whole file is refused"
         approved_entitlements(1)
