@@ -7,11 +7,16 @@ the request's keys come from the field mapping (our name -> theirs). The
 answer is `{"status": "match" | "mismatch" | "unknown", "message": ...}`
 (keys configurable too); HTTP 404 means unknown. A timeout, a refused
 connection, a 5xx or an unreadable answer is stored as `error`, never
-raised, so a bulk run goes on with the next identifier."""
+raised, so a bulk run goes on with the next identifier.
+
+The `verify_pending` cron job queues, in batches, the identifiers never
+verified and those whose last attempt failed more than RETRY_AFTER ago."""
+import datetime as dt
 import json
 
 import requests
 
+from trytond import config
 from trytond.i18n import gettext
 from trytond.model import ModelSingleton, ModelSQL, ModelView, fields
 from trytond.model.exceptions import ValidationError
@@ -35,6 +40,9 @@ DEFAULT_MAPPING = {
     'id_number': 'id_number', 'family_name': 'family_name',
     'given_name': 'given_name', 'birth_date': 'birth_date'}
 QUEUE_CHUNK = 100
+QUEUE_NAME = 'spp_id_verification'
+# A failed verification (ID system down) is tried again after this.
+RETRY_AFTER = dt.timedelta(hours=1)
 
 
 class Configuration(ModelSingleton, ModelSQL, ModelView):
@@ -235,16 +243,54 @@ class Identifier(metaclass=PoolMeta):
         """Queue the verification (trytond-worker), in tasks of
         QUEUE_CHUNK identifiers: a bulk run does not hold a request."""
         identifiers = cls._verifiable(identifiers, configuration())
-        with Transaction().set_context(queue_name='spp_id_verification'):
-            for start in range(0, len(identifiers), QUEUE_CHUNK):
-                cls.__queue__.verify(
-                    identifiers[start:start + QUEUE_CHUNK])
+        cls._queue_batches(identifiers, QUEUE_CHUNK)
+
+    @classmethod
+    def _queue_batches(cls, identifiers, size):
+        with Transaction().set_context(queue_name=QUEUE_NAME):
+            for start in range(0, len(identifiers), size):
+                cls.__queue__.verify(identifiers[start:start + size])
+
+    @classmethod
+    def verify_pending(cls, batch_size=None, limit=None):
+        """Cron: queue the pending verifications (never verified, or
+        failed more than RETRY_AFTER ago; oldest first) in tasks of
+        `batch_size` identifiers, at most `limit` a run ([spp_id_verification]
+        cron_batch_size, cron_limit: 100 and 1000). Nothing is queued
+        while the previous run's tasks wait, so no ID is asked twice, nor
+        when the connector has no URL. Return how many were queued."""
+        Queue = Pool().get('ir.queue')
+        settings = configuration()
+        if not settings.url:
+            return 0
+        if Queue.search([('name', '=', QUEUE_NAME),
+                    ('finished_at', '=', None)], limit=1):
+            return 0
+        if batch_size is None:
+            batch_size = config.getint('spp_id_verification',
+                'cron_batch_size', default=QUEUE_CHUNK)
+        if limit is None:
+            limit = config.getint('spp_id_verification', 'cron_limit',
+                default=1000)
+        identifiers = cls.search([
+                ('type', '=', settings.id_type),
+                ('party.registrant_type', '=', 'individual'),
+                ['OR',
+                    ('verification_status', '=', None),
+                    [('verification_status', '=', 'error'),
+                        ('verified_at', '<', utcnow() - RETRY_AFTER)],
+                    ],
+                ], order=[('verified_at', 'ASC NULLS FIRST'), ('id', 'ASC')],
+            limit=limit)
+        cls._queue_batches(identifiers, max(batch_size, 1))
+        return len(identifiers)
 
     @classmethod
     def verify_unverified(cls, id_type=None):
         """Queue every individual's identifier of the configured type that
-        was never verified or whose last attempt failed (for a cron or a
-        migration); return how many were queued."""
+        was never verified or whose last attempt failed, at once (a
+        migration; the cron job is verify_pending); return how many were
+        queued."""
         identifiers = cls.search([
                 ('type', '=', id_type or configuration().id_type),
                 ('party.registrant_type', '=', 'individual'),
@@ -252,3 +298,13 @@ class Identifier(metaclass=PoolMeta):
                 ], order=[('id', 'ASC')])
         cls.verify_later(identifiers)
         return len(identifiers)
+
+
+class Cron(metaclass=PoolMeta):
+    __name__ = 'ir.cron'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.method.selection.append(
+            ('party.identifier|verify_pending', "Verify Pending IDs"))

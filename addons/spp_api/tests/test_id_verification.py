@@ -206,3 +206,47 @@ class IdVerificationTestCase(unittest.TestCase):
         self.assertEqual(Identifier.verify_unverified(), 0)
         Transaction().tasks.clear()
 
+    @with_transaction()
+    def test_cron_verifies_pending_in_batches(self):
+        "The cron job queues pending IDs in batches, once, oldest first"
+        import datetime as dt
+        pool = Pool()
+        Identifier = pool.get('party.identifier')
+        Queue = pool.get('ir.queue')
+        Cron = pool.get('ir.cron')
+        cron, = Cron.search(
+            [('method', '=', 'party.identifier|verify_pending')])
+        # Not configured: the job does nothing, and does not fail.
+        self.individual("Dias", dt.date(1950, 1, 2), 1)
+        Cron.run_once([cron])
+        self.assertEqual(Queue.search([]), [])
+
+        self.configure()
+        match, = Identifier.search([])
+        unknown = self.individual("Nobody", dt.date(1990, 1, 1), 5)
+        slow = self.individual("Slow", dt.date(1980, 1, 1), 3)
+        done = self.individual("Santos", dt.date(1970, 5, 6), 2)
+        Identifier.write([done], {'verification_status': 'match'})
+        self.assertEqual(Identifier.verify_pending(batch_size=2), 3)
+        tasks = Queue.search([('name', '=', 'spp_id_verification')],
+            order=[('id', 'ASC')])
+        self.assertEqual([len(t.data['instances']) for t in tasks], [2, 1])
+        # While they wait, a run queues nothing more.
+        Cron.run_once([cron])
+        self.assertEqual(Identifier.verify_pending(), 0)
+        self.assertEqual(len(Queue.search([])), 2)
+        for task in tasks:
+            task.run()
+        statuses = {i.id: i.verification_status
+            for i in Identifier.browse([match, unknown, slow, done])}
+        self.assertEqual(statuses, {match.id: 'match',
+                unknown.id: 'unknown', slow.id: 'error', done.id: 'match'})
+
+        # A recent failure waits; an old one is tried again.
+        self.assertEqual(Identifier.verify_pending(), 0)
+        Identifier.write([Identifier(slow.id)], {
+                'verified_at': dt.datetime.now() - dt.timedelta(hours=2)})
+        Cron.run_once([cron])
+        task, = Queue.search([('finished_at', '=', None)])
+        self.assertEqual(list(task.data['instances']), [slow.id])
+        Transaction().tasks.clear()
