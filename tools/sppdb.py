@@ -349,6 +349,12 @@ def ensure(name, config_files=(), password_file=None, reset=False,
     modules = list(modules or addon_names())
     fingerprint = f"{addons_fingerprint()} {' '.join(sorted(modules))}"
     if not exists(name):
+        if not password_file:
+            # trytond-admin would ask for the admin's email and password
+            # on a terminal it does not have.
+            raise DatabaseError(f"database '{name}' does not exist: "
+                "creating it needs --password-file FILE (the admin "
+                "password it gets)")
         staging = f'{name}__installing'
         drop(staging)
         log(f"Creating database '{name}' with addons "

@@ -57,8 +57,11 @@ def deferred_indexes(connection, tables, figures=None):
     cursor.execute(
         f"SET LOCAL maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'")
     cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
-    for _, definition in indexes:
+    index_timings = []
+    for name, definition in indexes:
+        built = time.perf_counter()
         cursor.execute(definition)
+        index_timings.append((round(time.perf_counter() - built, 3), name))
     indexed = time.perf_counter()
     for table, name, definition in foreign_keys:
         cursor.execute(
@@ -70,6 +73,9 @@ def deferred_indexes(connection, tables, figures=None):
         figures.update({
                 'indexes_rebuilt': len(indexes),
                 'index_seconds': round(indexed - started, 3),
+                # The slowest ones: where a faster load has to look first.
+                'slowest_indexes': dict((name, seconds) for seconds, name
+                    in sorted(index_timings, reverse=True)[:8]),
                 'constraints_revalidated': len(foreign_keys),
                 'constraint_seconds': round(constrained - indexed, 3),
                 'analyze_seconds': round(
