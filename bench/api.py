@@ -21,18 +21,18 @@ import http.client
 import json
 import multiprocessing
 import os
-import random
 import secrets
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import load  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -210,50 +210,21 @@ def dci_body(number):
 
 
 def load_worker(args):
-    "One process of the load generator: threads issuing requests."
+    "One process of the load generator: threads issuing lookups."
     port, database, key, kind, size, threads, duration, seed = args
-    latencies, errors = [], []
-    lock = threading.Lock()
-    stop_at = time.monotonic() + duration
     headers = {'Authorization': f'Bearer {key}',
         'Content-Type': 'application/json'}
 
-    def run(index):
-        rng = random.Random(seed * 1000 + index)
-        mine, bad = [], 0
-        while time.monotonic() < stop_at:
-            number = rng.randint(1, size)
-            if kind == 'rest':
-                method, body = 'GET', None
-                path = (f'/{database}/api/v1/individuals/national_id%7C'
-                    f'{bench_id(number)}')
-            else:
-                method, body = 'POST', dci_body(number)
-                path = f'/{database}/api/v1/registry/sync/search'
-            started = time.perf_counter()
-            try:
-                connection = http.client.HTTPConnection('127.0.0.1', port,
-                    timeout=60)
-                connection.request(method, path, body=body, headers=headers)
-                response = connection.getresponse()
-                response.read()
-                connection.close()
-                ok = response.status == 200
-            except OSError:
-                ok = False
-            mine.append(time.perf_counter() - started)
-            bad += not ok
-        with lock:
-            latencies.extend(mine)
-            errors.append(bad)
-
-    workers = [threading.Thread(target=run, args=(i,))
-        for i in range(threads)]
-    for thread in workers:
-        thread.start()
-    for thread in workers:
-        thread.join()
-    return latencies, sum(errors)
+    def make_request(rng):
+        number = rng.randint(1, size)
+        if kind == 'rest':
+            return 'GET', (f'/{database}/api/v1/individuals/national_id%7C'
+                f'{bench_id(number)}'), None
+        return ('POST', f'/{database}/api/v1/registry/sync/search',
+            dci_body(number))
+    latencies, errors, _ = load.drive(port, headers, make_request, threads,
+        duration, seed=seed)
+    return latencies, errors
 
 
 def tree_cpu_seconds(pid, database=None):
@@ -282,11 +253,6 @@ def tree_cpu_seconds(pid, database=None):
     return total / tick
 
 
-def percentile(values, fraction):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
 def lookups(options, port, key, kind):
     processes = max(1, min(options.load_processes, options.clients))
     per_process = [options.clients // processes
@@ -306,20 +272,14 @@ def lookups(options, port, key, kind):
     latencies = [v for r in results for v in r[0]]
     errors = sum(r[1] for r in results)
     return {
-        'requests': len(latencies),
-        'errors': errors,
+        **load.summary(latencies, errors, options.duration),
         'seconds': round(elapsed, 1),
-        'requests_per_s': round(len(latencies) / options.duration, 1),
-        'p50_ms': round(statistics.median(latencies) * 1000, 1),
-        'p95_ms': round(percentile(latencies, 0.95) * 1000, 1),
-        'p99_ms': round(percentile(latencies, 0.99) * 1000, 1),
         # Server (gunicorn workers) CPU per request: on a shared machine
         # the figure that does not depend on what else runs.
         'server_cpu_ms_per_request': (round(cpu * 1000 / len(latencies), 2)
             if cpu is not None and latencies else None),
         'postgresql_cpu_ms_per_request': (round(
                 pg_cpu * 1000 / len(latencies), 2) if latencies else None),
-        'load_average_1min': round(os.getloadavg()[0], 1),
         }
 
 

@@ -14,18 +14,16 @@ birth dates spread over 25,000 days). Queries:
 """
 import argparse
 import datetime as dt
-import http.client
 import json
 import os
-import random
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import api as bench_api  # noqa: E402
+import load  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / 'results'
 BASE_DATE = dt.date(1950, 1, 1)
@@ -58,56 +56,24 @@ def body(kind, rng):
                         'search_criteria': criteria}]}})
 
 
+def answered(status, data):
+    "A successful search: its total count of matches."
+    item = json.loads(data)['message']['search_response'][0]
+    ok = status == 200 and item['status'] == 'succ'
+    return ok, item['pagination']['total_count'] if ok else None
+
+
 def run(options, port, key, kind, clients, duration):
-    latencies, errors, matches = [], [], []
-    lock = threading.Lock()
-    stop_at = time.monotonic() + duration
     headers = {'Authorization': f'Bearer {key}',
         'Content-Type': 'application/json'}
     path = f'/{options.database}/api/v1/registry/sync/search'
-
-    def client(index):
-        rng = random.Random(index)
-        mine, bad, found = [], 0, []
-        while time.monotonic() < stop_at:
-            started = time.perf_counter()
-            try:
-                connection = http.client.HTTPConnection('127.0.0.1', port,
-                    timeout=120)
-                connection.request('POST', path, body=body(kind, rng),
-                    headers=headers)
-                response = connection.getresponse()
-                answer = json.loads(response.read())
-                connection.close()
-                item = answer['message']['search_response'][0]
-                ok = response.status == 200 and item['status'] == 'succ'
-                if ok:
-                    found.append(item['pagination']['total_count'])
-            except (OSError, ValueError, KeyError):
-                ok = False
-            mine.append(time.perf_counter() - started)
-            bad += not ok
-        with lock:
-            latencies.extend(mine)
-            errors.append(bad)
-            matches.extend(found)
-
-    threads = [threading.Thread(target=client, args=(i,))
-        for i in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    latencies, errors, matches = load.drive(port, headers,
+        lambda rng: ('POST', path, body(kind, rng)), clients, duration,
+        check=answered, timeout=120)
     return {
-        'requests': len(latencies),
-        'errors': sum(errors),
-        'requests_per_s': round(len(latencies) / duration, 1),
-        'p50_ms': round(statistics.median(latencies) * 1000, 1),
-        'p95_ms': round(bench_api.percentile(latencies, 0.95) * 1000, 1),
-        'p99_ms': round(bench_api.percentile(latencies, 0.99) * 1000, 1),
+        **load.summary(latencies, errors, duration),
         'mean_total_count': (round(statistics.mean(matches), 1)
             if matches else None),
-        'load_average_1min': round(os.getloadavg()[0], 1),
         }
 
 
