@@ -2,8 +2,10 @@
 
 A code is 16 characters of Crockford base32 drawn with `secrets` (80
 random bits) and a check character (Luhn mod 32), so a mistyped code is
-refused before any lookup. A voucher is redeemed fully or in parts until
-its amount is used; each redemption is recorded."""
+refused before any lookup. A voucher holds a cash value or a basket of
+products (its lines, issued from a basket item: see basket.py). It is
+redeemed fully or in parts until its amount, or every product's quantity,
+is used; each redemption is recorded (with its products for a basket)."""
 import datetime as dt
 import secrets
 from decimal import Decimal
@@ -11,12 +13,13 @@ from decimal import Decimal
 from sql import For
 
 from trytond.i18n import gettext
-from trytond.model import ModelSQL, ModelView, fields
+from trytond.model import ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .exceptions import EntitlementError
+from .sqltools import invalidate_cache
 
 ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'  # Crockford: no I, L, O, U
 CODE_LENGTH = 16
@@ -55,11 +58,60 @@ class Redemption(ModelSQL, ModelView):
     __name__ = 'spp.entitlement.redemption'
     entitlement = fields.Many2One('spp.entitlement', "Voucher",
         required=True, ondelete='RESTRICT', readonly=True)
-    amount = fields.Numeric("Amount", digits=(16, 4), required=True,
-        readonly=True, domain=[('amount', '>', 0)])
+    amount = fields.Numeric("Amount", digits=(16, 4), readonly=True,
+        domain=['OR', ('amount', '=', None), ('amount', '>', 0)],
+        help="Empty for the products of a basket voucher.")
+    lines = fields.One2Many('spp.entitlement.redemption.line', 'redemption',
+        "Products", readonly=True)
     date = fields.Date("Date", required=True, readonly=True)
     redeemed_by = fields.Many2One('res.user', "Recorded By", readonly=True)
     vendor = fields.Char("Vendor", readonly=True)
+
+
+class RedemptionLine(ModelSQL, ModelView):
+    "Voucher Redemption Line"
+    __name__ = 'spp.entitlement.redemption.line'
+    redemption = fields.Many2One('spp.entitlement.redemption', "Redemption",
+        required=True, ondelete='CASCADE', readonly=True)
+    product = fields.Many2One('product.product', "Product", required=True,
+        ondelete='RESTRICT', readonly=True)
+    quantity = fields.Numeric("Quantity", digits=(16, 4), required=True,
+        readonly=True, domain=[('quantity', '>', 0)])
+    uom = fields.Many2One('product.uom', "Unit", required=True,
+        ondelete='RESTRICT', readonly=True)
+
+
+class VoucherLine(ModelSQL, ModelView):
+    "Voucher Basket Line"
+    __name__ = 'spp.entitlement.voucher.line'
+    entitlement = fields.Many2One('spp.entitlement', "Voucher",
+        required=True, ondelete='CASCADE', readonly=True)
+    product = fields.Many2One('product.product', "Product", required=True,
+        ondelete='RESTRICT', readonly=True)
+    quantity = fields.Numeric("Quantity", digits=(16, 4), required=True,
+        readonly=True, domain=[('quantity', '>', 0)])
+    uom = fields.Many2One('product.uom', "Unit", required=True,
+        ondelete='RESTRICT', readonly=True)
+    redeemed_quantity = fields.Numeric("Redeemed", digits=(16, 4),
+        required=True, readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('entitlement_product_unique',
+                Unique(t, t.entitlement, t.product),
+                'spp_entitlement.msg_basket_product_unique'),
+            ]
+        cls._order = [('entitlement', 'ASC'), ('id', 'ASC')]
+
+    @classmethod
+    def default_redeemed_quantity(cls):
+        return Decimal(0)
+
+    def get_rec_name(self, name):
+        return self.product.rec_name
 
 
 class Entitlement(metaclass=PoolMeta):
@@ -68,11 +120,14 @@ class Entitlement(metaclass=PoolMeta):
         readonly=True)
     redemptions = fields.One2Many('spp.entitlement.redemption',
         'entitlement', "Redemptions", readonly=True)
+    basket_lines = fields.One2Many('spp.entitlement.voucher.line',
+        'entitlement', "Basket", readonly=True,
+        help="The products of a basket voucher and how much of each was "
+        "redeemed.")
 
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        from trytond.model import Unique
         t = cls.__table__()
         cls._sql_constraints += [
             ('code_unique', Unique(t, t.code),
@@ -96,7 +151,6 @@ class Entitlement(metaclass=PoolMeta):
             for id_ in ids[start:start + 1000]:
                 cursor.execute(*table.update([table.code], [new_code()],
                         where=table.id == id_))
-        from .sqltools import invalidate_cache
         invalidate_cache(cls)
         return len(ids)
 
@@ -107,20 +161,12 @@ class Entitlement(metaclass=PoolMeta):
         return count
 
     @classmethod
-    def redeem(cls, code, amount, vendor=None, date=None):
-        """Redeem `amount` of the voucher `code` (fully or partly): the
-        code must be valid and approved, within its validity, and the
-        amount at most what is left. Return the redemption."""
-        pool = Pool()
-        Redemption = pool.get('spp.entitlement.redemption')
-        date = date or pool.get('ir.date').today()
+    def _voucher_to_redeem(cls, code, date):
+        """The voucher of `code`, locked: a valid code of an approved
+        voucher, within its validity on `date`."""
         if not is_valid(code):
             raise EntitlementError(gettext(
                     'spp_entitlement.msg_voucher_invalid_code', code=code))
-        amount = Decimal(amount)
-        if amount <= 0:
-            raise EntitlementError(gettext(
-                    'spp_entitlement.msg_voucher_amount', amount=amount))
         table = cls.__table__()
         query = table.select(table.id,
             where=(table.code == normalize(code))
@@ -145,6 +191,39 @@ class Entitlement(metaclass=PoolMeta):
                     'spp_entitlement.msg_voucher_validity', code=code,
                     valid_from=voucher.valid_from or '',
                     valid_until=voucher.valid_until or ''))
+        return voucher
+
+    def _set_redeemed(self, amount, redeemed):
+        "Record the redeemed amount; the voucher is redeemed once used up."
+        table = self.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.update(
+                [table.redeemed_amount, table.state, table.write_date],
+                [amount, 'redeemed' if redeemed else 'approved',
+                    dt.datetime.now()],
+                where=table.id == self.id))
+        invalidate_cache(self.__class__)
+
+    @classmethod
+    def redeem(cls, code, amount, vendor=None, date=None):
+        """Redeem `amount` of the voucher `code` (fully or partly): the
+        code must be valid and approved, within its validity, the voucher
+        of a cash value and the amount at most what is left. Return the
+        redemption."""
+        pool = Pool()
+        Redemption = pool.get('spp.entitlement.redemption')
+        date = date or pool.get('ir.date').today()
+        if not is_valid(code):
+            raise EntitlementError(gettext(
+                    'spp_entitlement.msg_voucher_invalid_code', code=code))
+        amount = Decimal(amount)
+        if amount <= 0:
+            raise EntitlementError(gettext(
+                    'spp_entitlement.msg_voucher_amount', amount=amount))
+        voucher = cls._voucher_to_redeem(code, date)
+        if voucher.basket_lines:
+            raise EntitlementError(gettext(
+                    'spp_entitlement.msg_voucher_is_basket', code=code))
         left = voucher.amount - (voucher.redeemed_amount or 0)
         if amount > left:
             raise EntitlementError(gettext(
@@ -154,15 +233,64 @@ class Entitlement(metaclass=PoolMeta):
         with without_check_access():
             redemption, = Redemption.create([{'entitlement': voucher.id,
                         'amount': amount, 'date': date, 'vendor': vendor,
-                        'redeemed_by': transaction.user}])
+                        'redeemed_by': Transaction().user}])
         redeemed = (voucher.redeemed_amount or 0) + amount
-        cursor.execute(*table.update(
-                [table.redeemed_amount, table.state, table.write_date],
-                [redeemed, 'redeemed' if redeemed == voucher.amount
-                    else 'approved', dt.datetime.now()],
-                where=table.id == voucher.id))
-        from .sqltools import invalidate_cache
-        invalidate_cache(cls)
+        voucher._set_redeemed(redeemed, redeemed == voucher.amount)
+        return redemption
+
+    @classmethod
+    def redeem_products(cls, code, quantities, vendor=None, date=None):
+        """Redeem quantities of the products of the basket voucher `code`
+        (fully or partly): `quantities` maps a product to a quantity in
+        the unit of the voucher, each positive and at most what is left
+        of it. The voucher is redeemed once every product is used up.
+        Return the redemption."""
+        pool = Pool()
+        Redemption = pool.get('spp.entitlement.redemption')
+        VoucherLine = pool.get('spp.entitlement.voucher.line')
+        date = date or pool.get('ir.date').today()
+        voucher = cls._voucher_to_redeem(code, date)
+        if not voucher.basket_lines:
+            raise EntitlementError(gettext(
+                    'spp_entitlement.msg_voucher_not_basket', code=code))
+        if not quantities:
+            raise EntitlementError(gettext(
+                    'spp_entitlement.msg_voucher_no_products', code=code))
+        lines = {l.product: l for l in voucher.basket_lines}
+        redeemed = []
+        for product, quantity in quantities.items():
+            quantity = Decimal(quantity)
+            line = lines.get(product)
+            if line is None:
+                raise EntitlementError(gettext(
+                        'spp_entitlement.msg_voucher_product_unknown',
+                        code=code, product=product.rec_name))
+            if quantity <= 0:
+                raise EntitlementError(gettext(
+                        'spp_entitlement.msg_voucher_quantity',
+                        product=product.rec_name, quantity=quantity))
+            left = line.quantity - line.redeemed_quantity
+            if quantity > left:
+                raise EntitlementError(gettext(
+                        'spp_entitlement.msg_voucher_quantity_exceeds',
+                        code=code, product=product.rec_name,
+                        quantity=quantity, left=left,
+                        uom=line.uom.symbol))
+            redeemed.append((line, quantity))
+        with without_check_access():
+            redemption, = Redemption.create([{'entitlement': voucher.id,
+                        'date': date, 'vendor': vendor,
+                        'redeemed_by': Transaction().user,
+                        'lines': [('create', [{'product': l.product.id,
+                                        'quantity': q, 'uom': l.uom.id}
+                                    for l, q in redeemed])]}])
+            for line, quantity in redeemed:
+                VoucherLine.write([line], {'redeemed_quantity':
+                        line.redeemed_quantity + quantity})
+        used_up = all(l.redeemed_quantity >= l.quantity
+            for l in VoucherLine.browse([l.id for l in lines.values()]))
+        voucher._set_redeemed(voucher.redeemed_amount or Decimal(0),
+            used_up)
         return redemption
 
 
@@ -171,14 +299,26 @@ class RedeemStart(ModelView):
     __name__ = 'spp.entitlement.redeem.start'
     code = fields.Char("Code", required=True,
         help="As printed on the voucher; dashes and spaces are ignored.")
-    amount = fields.Numeric("Amount", digits=(16, 4), required=True,
-        domain=[('amount', '>', 0)])
+    amount = fields.Numeric("Amount", digits=(16, 4),
+        domain=['OR', ('amount', '=', None), ('amount', '>', 0)],
+        help="For a voucher of a cash value.")
+    products = fields.One2Many('spp.entitlement.redeem.start.line', None,
+        "Products", help="For a basket voucher: the quantities handed "
+        "out, in the units of the voucher.")
     vendor = fields.Char("Vendor")
     date = fields.Date("Date", required=True)
 
     @classmethod
     def default_date(cls):
         return Pool().get('ir.date').today()
+
+
+class RedeemStartLine(ModelView):
+    "Redeem Voucher Product"
+    __name__ = 'spp.entitlement.redeem.start.line'
+    product = fields.Many2One('product.product', "Product", required=True)
+    quantity = fields.Numeric("Quantity", digits=(16, 4), required=True,
+        domain=[('quantity', '>', 0)])
 
 
 class Redeem(Wizard):
@@ -192,7 +332,22 @@ class Redeem(Wizard):
     redeem = StateTransition()
 
     def transition_redeem(self):
+        """An amount redeems a cash voucher, product quantities a basket
+        voucher; one of the two, not both."""
         Entitlement = Pool().get('spp.entitlement')
-        Entitlement.redeem(self.start.code, self.start.amount,
-            vendor=self.start.vendor, date=self.start.date)
+        start = self.start
+        if bool(start.amount) == bool(start.products):
+            raise EntitlementError(gettext(
+                    'spp_entitlement.msg_voucher_amount_or_products',
+                    code=start.code))
+        if start.products:
+            quantities = {}
+            for line in start.products:
+                quantities[line.product] = (
+                    quantities.get(line.product, 0) + line.quantity)
+            Entitlement.redeem_products(start.code, quantities,
+                vendor=start.vendor, date=start.date)
+        else:
+            Entitlement.redeem(start.code, start.amount,
+                vendor=start.vendor, date=start.date)
         return 'end'

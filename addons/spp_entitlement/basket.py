@@ -1,0 +1,273 @@
+"""Basket vouchers: a voucher item of a program carries either a cash
+amount or a basket of products (product, quantity, unit), never both.
+
+Preparing a voucher program's cycle issues, per basket item, one voucher
+per matching beneficiary and then its basket lines (the item's quantities
+times the item's multiplier, rounded to each unit), in one INSERT ...
+SELECT for the vouchers and one per basket line. Redemption of the
+products is in voucher.py."""
+from decimal import ROUND_HALF_UP, Decimal
+
+from sql import Literal
+from sql.functions import CurrentTimestamp, Round
+
+from trytond.i18n import gettext
+from trytond.model import (
+    ModelSQL, ModelView, Unique, fields, sequence_ordered)
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
+from trytond.transaction import Transaction
+
+from .exceptions import ItemValidationError
+from .sqltools import invalidate_cache, number, typed
+
+
+class BasketLine(sequence_ordered(), ModelSQL, ModelView):
+    "Voucher Basket Line"
+    __name__ = 'spp.entitlement.item.basket_line'
+    item = fields.Many2One('spp.entitlement.item', "Item", required=True,
+        ondelete='CASCADE')
+    product = fields.Many2One('product.product', "Product", required=True,
+        ondelete='RESTRICT', domain=[('type', 'in', ['goods', 'assets'])])
+    quantity = fields.Numeric("Quantity", digits=(16, 4), required=True,
+        domain=[('quantity', '>', 0)],
+        help="Per voucher, or per unit of the item's multiplier.")
+    uom = fields.Many2One('product.uom', "Unit", required=True,
+        ondelete='RESTRICT',
+        domain=[('category', '=', Eval('product_uom_category', -1))])
+    product_uom_category = fields.Function(fields.Many2One(
+            'product.uom.category', "Product UoM Category"),
+        'on_change_with_product_uom_category')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('item_product_unique', Unique(t, t.item, t.product),
+                'spp_entitlement.msg_basket_product_unique'),
+            ]
+
+    @fields.depends('product')
+    def on_change_with_product_uom_category(self, name=None):
+        if self.product:
+            return self.product.default_uom.category.id
+
+    @fields.depends('product', 'uom')
+    def on_change_product(self):
+        if self.product and (not self.uom
+                or self.uom.category != self.product.default_uom.category):
+            self.uom = self.product.default_uom
+
+    def get_rec_name(self, name):
+        return self.product.rec_name if self.product else str(self.id)
+
+    @classmethod
+    def validate_fields(cls, lines, field_names):
+        super().validate_fields(lines, field_names)
+        if field_names & {'uom', 'quantity'}:
+            for line in lines:
+                if line.round(line.quantity) != line.quantity:
+                    raise ItemValidationError(gettext(
+                            'spp_entitlement.msg_basket_quantity_digits',
+                            product=line.product.rec_name,
+                            quantity=line.quantity, uom=line.uom.rec_name))
+
+    @property
+    def _rounding(self):
+        return Decimal(str(self.uom.rounding))
+
+    def round(self, quantity):
+        "Round half up to the unit's rounding (as ROUND does in SQL)."
+        rounding = self._rounding
+        return (quantity / rounding).quantize(Decimal(1), ROUND_HALF_UP) \
+            * rounding
+
+    def sql_quantity(self, multiplier):
+        "SQL expression of the quantity for `multiplier` (None: once)."
+        quantity = number(self.quantity)
+        if multiplier is not None:
+            quantity = quantity * multiplier
+        rounding = number(self._rounding)
+        return Round(quantity / rounding) * rounding
+
+
+class EntitlementItem(metaclass=PoolMeta):
+    __name__ = 'spp.entitlement.item'
+    basket_lines = fields.One2Many('spp.entitlement.item.basket_line',
+        'item', "Basket",
+        states={'invisible': Eval('amount', None) != None},  # noqa: E711
+        help="The products of a voucher item, instead of an amount "
+        "(voucher programs only).")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.amount.required = False
+        cls.amount.domain = ['OR', ('amount', '=', None),
+            ('amount', '>', 0)]
+        cls.amount.help = ("Per beneficiary, or per unit of the "
+            "multiplier; empty for a voucher item with a basket.")
+
+    @property
+    def is_basket(self):
+        return self.amount is None
+
+    @classmethod
+    def validate_fields(cls, items, field_names):
+        # The cash checks of the amount (its currency digits) only apply
+        # to items with an amount.
+        super().validate_fields(
+            [i for i in items if not i.is_basket], field_names)
+        if field_names & {'amount', 'basket_lines', 'program'}:
+            for item in items:
+                item.check_amount_or_basket()
+
+    def check_amount_or_basket(self):
+        "Exactly one of an amount and a basket; a basket on vouchers only."
+        if self.amount is not None and self.basket_lines:
+            raise ItemValidationError(gettext(
+                    'spp_entitlement.msg_item_amount_and_basket',
+                    item=self.rec_name, amount=self.amount))
+        if self.amount is None and not self.basket_lines:
+            raise ItemValidationError(gettext(
+                    'spp_entitlement.msg_item_no_amount_nor_basket',
+                    item=self.rec_name))
+        if self.basket_lines and self.program.entitlement_kind != 'voucher':
+            raise ItemValidationError(gettext(
+                    'spp_entitlement.msg_item_basket_not_voucher',
+                    item=self.rec_name, program=self.program.rec_name,
+                    kind=self.program.entitlement_kind))
+
+    def sql_amount(self, party, conditions):
+        "A basket adds nothing to the cash value of a beneficiary."
+        if self.is_basket:
+            return number(0)
+        return super().sql_amount(party, conditions)
+
+
+class Program(metaclass=PoolMeta):
+    __name__ = 'spp.program'
+
+    @property
+    def basket_items(self):
+        "The voucher items with a basket of products."
+        return [i for i in self.entitlement_items if i.is_basket]
+
+    @classmethod
+    def validate_fields(cls, programs, field_names):
+        super().validate_fields(programs, field_names)
+        if 'entitlement_kind' in field_names:
+            for program in programs:
+                for item in program.basket_items:
+                    item.check_amount_or_basket()
+
+    def compute_entitlement(self, party):
+        "The cash value leaves the baskets out (as `sql_amount` does)."
+        if not self.basket_items:
+            return super().compute_entitlement(party)
+        cash = self.__class__(self.id)
+        cash.entitlement_items = [
+            i for i in self.entitlement_items if not i.is_basket]
+        return super(Program, cash).compute_entitlement(party)
+
+
+class Entitlement(metaclass=PoolMeta):
+    __name__ = 'spp.entitlement'
+
+    @classmethod
+    def _basket_query(cls, cycle, item):
+        """Sub-query (membership, registrant, multiplier) of the basket
+        vouchers `item` gives to the cycle's beneficiaries who have no
+        live one of this item beyond draft; the multiplier is NULL when
+        the item has none, and a beneficiary whose multiplier is 0 gets
+        no voucher."""
+        pool = Pool()
+        CycleMembership = pool.get('spp.cycle.membership')
+        Party = pool.get('party.party')
+        membership = CycleMembership.__table__()
+        party = Party.__table__()
+        from_ = membership.join(party,
+            condition=membership.registrant == party.id)
+        condition = item.condition_query()
+        if condition is not None:
+            from_ = from_.join(condition, condition=condition.id == party.id)
+        where = membership.cycle == cycle.id
+        unsettled = cls._unsettled(cycle, membership, 'voucher', item.id)
+        if unsettled is not None:
+            where &= unsettled
+        if item.multiplier_field:
+            multiplier = item.sql_multiplier(party)
+            where &= multiplier > 0
+        else:
+            multiplier = Literal(None)
+        return from_.select(
+            membership.id.as_('membership'),
+            membership.registrant.as_('registrant'),
+            multiplier.as_('multiplier'),
+            where=where)
+
+    @classmethod
+    def prepare(cls, cycle):
+        """Also issue the basket vouchers of a voucher program: per basket
+        item, one draft voucher per matching beneficiary (one INSERT ...
+        SELECT), then its lines (one per basket line). The drafts of
+        an earlier preparation went with the program's other drafts."""
+        count = super().prepare(cycle)
+        program = cycle.program
+        if program.entitlement_kind != 'voucher':
+            return count
+        pool = Pool()
+        Party = pool.get('party.party')
+        VoucherLine = pool.get('spp.entitlement.voucher.line')
+        table = cls.__table__()
+        voucher_line = VoucherLine.__table__()
+        cursor = Transaction().connection.cursor()
+        valid_from, valid_until = cls.validity(cycle)
+        user = Transaction().user
+        for item in program.basket_items:
+            computed = cls._basket_query(cycle, item)
+            cursor.execute(*table.insert([
+                        table.cycle, table.cycle_membership,
+                        table.registrant, table.kind, table.item,
+                        table.item_key, table.slot, table.amount, table.fee,
+                        table.valid_from, table.valid_until, table.state,
+                        table.create_uid, table.create_date],
+                    computed.select(
+                        typed(cls, 'cycle', cycle.id), computed.membership,
+                        computed.registrant, typed(cls, 'kind', 'voucher'),
+                        typed(cls, 'item', item.id),
+                        typed(cls, 'item_key', item.id),
+                        typed(cls, 'slot', 1), number(0), number(0),
+                        Literal(valid_from), Literal(valid_until),
+                        typed(cls, 'state', 'draft'),
+                        typed(cls, 'create_uid', user), CurrentTimestamp(),
+                        order_by=[computed.registrant.asc])))
+            count += cursor.rowcount
+            voucher = cls.__table__()
+            party = Party.__table__()
+            multiplier = (item.sql_multiplier(party)
+                if item.multiplier_field else None)
+            for line in item.basket_lines:
+                quantity = line.sql_quantity(multiplier)
+                cursor.execute(*voucher_line.insert([
+                            voucher_line.entitlement, voucher_line.product,
+                            voucher_line.quantity, voucher_line.uom,
+                            voucher_line.redeemed_quantity,
+                            voucher_line.create_uid,
+                            voucher_line.create_date],
+                        voucher.join(party,
+                            condition=voucher.registrant == party.id).select(
+                            voucher.id,
+                            typed(VoucherLine, 'product', line.product.id),
+                            quantity, typed(VoucherLine, 'uom', line.uom.id),
+                            number(0),
+                            typed(VoucherLine, 'create_uid', user),
+                            CurrentTimestamp(),
+                            where=(voucher.cycle == cycle.id)
+                            & (voucher.kind == 'voucher')
+                            & (voucher.item_key == item.id)
+                            & (voucher.state == 'draft')
+                            & (quantity > 0))))
+        invalidate_cache(cls, VoucherLine)
+        return count
