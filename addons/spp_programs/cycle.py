@@ -5,6 +5,7 @@ submitted, then approved by a Cycle Approver who is not the submitter."""
 import datetime as dt
 
 from dateutil.relativedelta import relativedelta
+from sql import Null
 from sql.aggregate import Count
 from sql.functions import CurrentTimestamp
 
@@ -263,7 +264,15 @@ class CycleMembership(ModelSQL, ModelView):
                 'spp_programs.msg_cycle_membership_unique'),
             ]
         # The unique (cycle, registrant) index serves the look-ups by cycle.
-        cls._sql_indexes.add(Index(t, (t.registrant, Index.Range())))
+        cls._sql_indexes.update({
+                Index(t, (t.registrant, Index.Range())),
+                # Deleting a program membership sets this column to NULL:
+                # without an index each delete scans every cycle's
+                # snapshot. Partial (as Tryton's own foreign key indexes):
+                # the rows of deleted memberships have none.
+                Index(t, (t.program_membership, Index.Range()),
+                    where=t.program_membership != Null),
+                })
 
     @classmethod
     def __setup_indexes__(cls):

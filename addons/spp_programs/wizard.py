@@ -81,23 +81,29 @@ class CreateProgram(Wizard):
             'activate': True,
             }
 
+    def get_program_values(self):
+        """The values of the program to create from the start form; other
+        addons extend them (e.g. spp_entitlement adds a cash item)."""
+        start = self.start
+        return {
+            'name': start.name,
+            'code': start.code,
+            'target_type': start.target_type,
+            'currency': start.currency.id,
+            'start_date': start.start_date,
+            'end_date': start.end_date,
+            'eligibility_method': start.eligibility_method,
+            'eligibility_rule': start.eligibility_rule,
+            'exclusion_rule': start.exclusion_rule,
+            'recurrence': start.recurrence,
+            'recurrence_interval': start.recurrence_interval,
+            }
+
     def do_create_(self, action):
         "Create the program (rules are checked on save) and open it."
         Program = Pool().get('spp.program')
         start = self.start
-        program, = Program.create([{
-                    'name': start.name,
-                    'code': start.code,
-                    'target_type': start.target_type,
-                    'currency': start.currency.id,
-                    'start_date': start.start_date,
-                    'end_date': start.end_date,
-                    'eligibility_method': start.eligibility_method,
-                    'eligibility_rule': start.eligibility_rule,
-                    'exclusion_rule': start.exclusion_rule,
-                    'recurrence': start.recurrence,
-                    'recurrence_interval': start.recurrence_interval,
-                    }])
+        program, = Program.create([self.get_program_values()])
         if start.activate:
             Program.activate([program])
         action['res_id'] = [program.id]
