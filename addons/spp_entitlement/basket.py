@@ -9,6 +9,8 @@ products is in voucher.py."""
 from decimal import ROUND_HALF_UP, Decimal
 
 from sql import Literal
+from sql.aggregate import Count, Sum
+from sql.conditionals import Coalesce
 from sql.functions import CurrentTimestamp, Round
 
 from trytond.i18n import gettext
@@ -208,6 +210,27 @@ class Entitlement(metaclass=PoolMeta):
             where=where)
 
     @classmethod
+    def preview_baskets(cls, cycle):
+        """[(item, count, [(basket line, total quantity)])] of the basket
+        vouchers that preparing would issue (one query per item)."""
+        if cycle.program.entitlement_kind != 'voucher':
+            return []
+        result = []
+        cursor = Transaction().connection.cursor()
+        for item in cycle.program.basket_items:
+            computed = cls._basket_query(cycle, item)
+            multiplier = computed.multiplier if item.multiplier_field else None
+            cursor.execute(*computed.select(Count(Literal(1)),
+                    *(Coalesce(Sum(line.sql_quantity(multiplier)), 0)
+                        for line in item.basket_lines)))
+            count, *quantities = cursor.fetchone()
+            result.append((item, count, [
+                        (line, line.round(Decimal(str(quantity))))
+                        for line, quantity in zip(
+                            item.basket_lines, quantities)]))
+        return result
+
+    @classmethod
     def prepare(cls, cycle):
         """Also issue the basket vouchers of a voucher program: per basket
         item, one draft voucher per matching beneficiary (one INSERT ...
@@ -271,3 +294,21 @@ class Entitlement(metaclass=PoolMeta):
                             & (quantity > 0))))
         invalidate_cache(cls, VoucherLine)
         return count
+
+
+class PreviewEntitlements(metaclass=PoolMeta):
+    __name__ = 'spp.entitlement.preview'
+
+    def default_start(self, fields):
+        "The preview lists the basket vouchers after the in-kind items."
+        Entitlement = Pool().get('spp.entitlement')
+        values = super().default_start(fields)
+        baskets = [
+            f'{item.rec_name}: ' + ', '.join(
+                f'{line.product.rec_name} {quantity} {line.uom.symbol}'
+                for line, quantity in lines) + f' for {count}'
+            for item, count, lines in Entitlement.preview_baskets(
+                self.record)]
+        values['in_kind'] = '\n'.join(
+            filter(None, [values.get('in_kind')] + baskets))
+        return values

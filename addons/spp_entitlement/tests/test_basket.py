@@ -122,6 +122,10 @@ class BasketTestCase(unittest.TestCase):
             'uom_liter')
         program = basket_program(rice, oil, cash=Decimal('40.00'))
         cycle = approved_cycle(program)
+        (item, count, lines), = Entitlement.preview_baskets(cycle)
+        self.assertEqual((item.name, count), ("Food basket", 2))
+        self.assertEqual([(l.product.name, q) for l, q in lines],
+            [("Rice", Decimal(20)), ("Oil", Decimal(6))])
         self.assertEqual(Entitlement.prepare(cycle), 5)
         expected = {
             ("None", None): {}, ("One", None): {}, ("Five", None): {},
