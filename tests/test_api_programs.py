@@ -51,6 +51,17 @@ def seed_in_process(name):
         batches = Batch.create_for_cycle(cycle)
         Batch.approve(batches)
         Batch.send(batches)
+        # A corrected entitlement: cancelled, replaced by a draft.
+        household("Corrected household", 1)
+        corrected = cash_program(code='CORR', items=standard_items(),
+            rule='name = "Corrected household"')
+        corrected_cycle = approved_cycle(corrected)
+        post_fund(corrected, Decimal('1000.00'))
+        Entitlement.prepare(corrected_cycle)
+        Cycle.submit_entitlements([corrected_cycle])
+        Cycle.approve_entitlements([corrected_cycle])
+        original, = Entitlement.search([('cycle', '=', corrected_cycle.id)])
+        Entitlement.correct(original, Decimal('90.00'))
         create_program(None, code='OPEN')
         create_program(None, target='individual', code='SOLO')
         CustomField.create([
@@ -95,7 +106,7 @@ def data(response):
 def test_programs_and_cycles(api):
     "Programs and cycles are listed, filtered and read by code"
     programs = data(api.get('/programs'))
-    assert {p['code'] for p in programs} == {'CASH', 'OPEN', 'SOLO'}
+    assert {p['code'] for p in programs} == {'CASH', 'CORR', 'OPEN', 'SOLO'}
     assert data(api.get('/programs', params={'state': 'ended'})) == []
     cash = api.get('/programs/CASH').json()
     assert cash['target_type'] == 'group' and cash['state'] == 'active'
@@ -274,6 +285,17 @@ def test_get_entitlement_by_ref(api):
     error_of(api.get('/entitlements/CASH:9:NOBODY:cash', key='reader'), 403,
         'forbidden_scope')
     error_of(api.get(f'/entitlements/{quote(ref)}', key=None), 401)
+
+
+def test_entitlement_ref_follows_correction(api):
+    "A corrected entitlement keeps its reference, which names the live one"
+    cancelled, live = data(api.get('/entitlements', params={
+                'program': 'CORR'}))
+    assert cancelled['ref'] == live['ref']
+    assert (cancelled['state'], cancelled['amount']) == (
+        'cancelled', '125.50')  # 100 + 1 x 25.50
+    assert (live['state'], live['amount']) == ('draft', '90.00')
+    assert api.get(f'/entitlements/{quote(live["ref"])}').json() == live
 
 
 def test_record_payment_status(api):
