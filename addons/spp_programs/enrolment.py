@@ -35,10 +35,27 @@ class EnrolmentMixin:
         membership, existing = cls.__table__(), cls.__table__()
         party = Party.__table__()
         cursor = Transaction().connection.cursor()
+        # The anti-join is left out of a program's first import: it cannot
+        # match, and the statistics of a table that was empty when last
+        # analysed make the planner probe it by a sequential scan per
+        # registrant as the batches fill it (69 s instead of 2.5 s for
+        # 80,000 members). Batches cover disjoint id ranges, so rows of
+        # earlier batches never match a later one either.
+        cursor.execute(*existing.select(Literal(1),
+                where=existing.program == program.id, limit=1))
+        first_import = cursor.fetchone() is None
+        if not first_import:
+            analyze_table(cls)
         ranges = registrant_ranges()
         progress.plan(len(ranges))
         for low, high in ranges:
             eligible = program.eligible_query(low, high)
+            where = ((party.id >= low) & (party.id < high)
+                & party.id.in_(eligible))
+            if not first_import:
+                where &= ~Exists(existing.select(existing.id,
+                        where=(existing.program == program.id)
+                        & (existing.registrant == party.id)))
             query = party.select(
                 typed(cls, 'program', program.id), party.id,
                 typed(cls, 'state', 'draft'), party.area,
@@ -46,11 +63,7 @@ class EnrolmentMixin:
                 typed(cls, 'not_duplicate', False),
                 typed(cls, 'create_uid', Transaction().user),
                 CurrentTimestamp(),
-                where=(party.id >= low) & (party.id < high)
-                & party.id.in_(eligible)
-                & ~Exists(existing.select(existing.id,
-                        where=(existing.program == program.id)
-                        & (existing.registrant == party.id))))
+                where=where)
             cursor.execute(*membership.insert([
                         membership.program, membership.registrant,
                         membership.state, membership.area,
