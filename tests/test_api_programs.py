@@ -268,6 +268,7 @@ def test_get_entitlement_by_ref(api):
     registrant = entitlement['registrant']
     missing = [f'CASH:2:{registrant}:cash', f'OPEN:1:{registrant}:cash',
         f'CASH:1:{registrant}:voucher', f'CASH:1:{registrant}:in_kind:1',
+        f'CASH:1:{registrant}:cash:7',
         'CASH:1:NOBODY:cash']
     answers = [error_of(api.get(f'/entitlements/{quote(r)}'), 404,
             'not_found')['message'] for r in missing]

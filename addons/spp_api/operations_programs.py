@@ -213,10 +213,12 @@ def get_cycle(scope, query, body, ref):
 # -- entitlements ---------------------------------------------------------
 
 def _entitlement_ref(entitlement):
-    "`PROGRAM:sequence:REGISTRANT:kind`, with `:item` when in kind."
+    """`PROGRAM:sequence:REGISTRANT:kind`, with `:item` for the
+    entitlements of an item (in kind, basket vouchers): a beneficiary has
+    one of each per cycle (item_key 0 is the cash or voucher total)."""
     ref = (f'{_cycle_ref(entitlement.cycle)}:{entitlement.registrant.code}'
         f':{entitlement.kind}')
-    if entitlement.kind == 'in_kind':
+    if entitlement.item_key:
         ref += f':{entitlement.item_key}'
     return ref
 

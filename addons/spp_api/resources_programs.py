@@ -5,7 +5,8 @@ their addons are activated (`requires` names the model that must exist).
 Registrants are always addressed by handle (code or `type|value`),
 programs by code, cycles by `PROGRAM:sequence`, payments by reference,
 entitlements by `PROGRAM:sequence:REGISTRANT:kind` (`:item` added for
-in-kind ones): what they are for, never a database id."""
+those of an item: in kind, basket vouchers): what they are for, never a
+database id."""
 from .resources import (
     CODE_PATTERN, HANDLE_PATTERN, PAGE_PARAMS, Field, Operation, Param,
     text)
@@ -14,7 +15,7 @@ CYCLE_PATTERN = r'^[A-Za-z0-9_.\-]{1,64}:\d{1,6}$'
 REFERENCE_PATTERN = r'^[A-Za-z0-9_.\-]{1,64}$'
 ENTITLEMENT_REF_PATTERN = (
     r'^[A-Za-z0-9_.\-]{1,64}:\d{1,6}:[A-Za-z0-9_.\-]{1,64}'
-    r':(cash|voucher|in_kind:\d{1,9})$')
+    r':(cash|voucher|in_kind)(:\d{1,9})?$')
 DECIMAL_PATTERN = r'^\d{1,12}(\.\d{1,4})?$'
 MEMBERSHIP_STATES = ['draft', 'enrolled', 'paused', 'exited',
     'not_eligible', 'duplicated']
@@ -69,7 +70,8 @@ PROGRAM_SCHEMAS = {
         },
     'Entitlement': {
         'ref': Field('string', "Stable reference: `PROGRAM:sequence:"
-            "REGISTRANT:kind`, plus `:item` for in-kind entitlements. It "
+            "REGISTRANT:kind`, plus `:item` for the entitlements of an item "
+            "(in kind, basket vouchers). It "
             "names the beneficiary's entitlement of the cycle and follows "
             "its corrections.", required=True),
         'cycle': Field('string', "Cycle `PROGRAM:sequence`.",
