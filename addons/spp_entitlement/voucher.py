@@ -139,6 +139,14 @@ class Entitlement(metaclass=PoolMeta):
         return Decimal(0)
 
     @classmethod
+    def copy(cls, entitlements, default=None):
+        "A copy (a correction) is a new voucher: its own code, unredeemed."
+        default = default.copy() if default else {}
+        default.setdefault('code', None)
+        default.setdefault('redeemed_amount', Decimal(0))
+        return super().copy(entitlements, default=default)
+
+    @classmethod
     def assign_codes(cls, cycle):
         "Give a code to each approved voucher of the cycle without one."
         table = cls.__table__()

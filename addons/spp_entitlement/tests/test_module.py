@@ -365,6 +365,12 @@ class EntitlementTestCase(ModuleTestCase):
         # Vouchers are never paid through payment batches; redeemed is paid.
         self.assertEqual(Pool().get('spp.program.fund').balance(program)[2],
             Decimal('125.50'))
+        # A correction is a new voucher: no code until approved, nothing
+        # redeemed.
+        correction = Entitlement.correct(two, Decimal('150.00'))
+        self.assertEqual((correction.code, correction.redeemed_amount,
+                correction.state), (None, Decimal(0), 'draft'))
+        self.assertEqual(Entitlement(two.id).state, 'cancelled')
 
 
 del ModuleTestCase
