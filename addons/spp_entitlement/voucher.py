@@ -264,7 +264,7 @@ class Entitlement(metaclass=PoolMeta):
         if not quantities:
             raise EntitlementError(gettext(
                     'spp_entitlement.msg_voucher_no_products', code=code))
-        lines = {l.product: l for l in voucher.basket_lines}
+        lines = {line.product: line for line in voucher.basket_lines}
         redeemed = []
         for product, quantity in quantities.items():
             quantity = Decimal(quantity)
@@ -289,14 +289,17 @@ class Entitlement(metaclass=PoolMeta):
             redemption, = Redemption.create([{'entitlement': voucher.id,
                         'date': date, 'vendor': vendor,
                         'redeemed_by': Transaction().user,
-                        'lines': [('create', [{'product': l.product.id,
-                                        'quantity': q, 'uom': l.uom.id}
-                                    for l, q in redeemed])]}])
+                        'lines': [('create', [{
+                                        'product': line.product.id,
+                                        'quantity': quantity,
+                                        'uom': line.uom.id}
+                                    for line, quantity in redeemed])]}])
             for line, quantity in redeemed:
                 VoucherLine.write([line], {'redeemed_quantity':
                         line.redeemed_quantity + quantity})
-        used_up = all(l.redeemed_quantity >= l.quantity
-            for l in VoucherLine.browse([l.id for l in lines.values()]))
+        used_up = all(line.redeemed_quantity >= line.quantity
+            for line in VoucherLine.browse(
+                [line.id for line in lines.values()]))
         voucher._set_redeemed(voucher.redeemed_amount or Decimal(0),
             used_up)
         return redemption
