@@ -19,6 +19,7 @@ from trytond.model import (
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
+from trytond.modules.spp_programs.action import now_in_seconds
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .exceptions import EntitlementError
@@ -255,7 +256,7 @@ class Entitlement(Workflow, ModelSQL, ModelView):
         cursor.execute(*table.update(
                 [table.state, table.approved_by, table.approved_at,
                     table.write_uid, table.write_date],
-                ['approved', Transaction().user, CurrentTimestamp(),
+                ['approved', Transaction().user, now_in_seconds(),
                     Transaction().user, CurrentTimestamp()],
                 where=where))
         invalidate_cache(cls)

@@ -6,7 +6,6 @@ as an `ir.queue` task. While it runs the program is marked and its row is
 locked (NOWAIT on PostgreSQL), so a second start is refused."""
 from sql import Cast, For, Literal, Null
 from sql.aggregate import Max, Min
-from sql.functions import CurrentTimestamp
 
 from trytond import backend, config
 from trytond.i18n import gettext
@@ -15,7 +14,7 @@ from trytond.pool import Pool
 from trytond.transaction import Transaction
 
 from .exceptions import ProgramError
-from .run import RunProgress
+from .run import RunProgress, now_in_seconds
 
 
 def typed(Model, name, value):
@@ -166,7 +165,7 @@ class PopulationActionMixin:
         "Mark (or clear) the running action with SQL, not the ORM."
         table = cls.__table__()
         cursor = Transaction().connection.cursor()
-        now = CurrentTimestamp()
+        now = now_in_seconds()
         columns = [table.running_action, table.running_since]
         values = [action, now if action else Null]
         if done:

@@ -18,7 +18,8 @@ from trytond.transaction import Transaction
 
 from .exceptions import CycleError
 from .action import (
-    analyze_table, invalidate_cache, typed, without_index_on)
+    analyze_table, invalidate_cache, now_in_seconds, typed,
+    without_index_on)
 
 RECURRENCE_MONTHS = {'monthly': 1, 'quarterly': 3, 'yearly': 12}
 
@@ -309,7 +310,7 @@ class CycleMembership(ModelSQL, ModelView):
         inserted = cursor.rowcount
         analyze_table(cls)
         cursor.execute(*cycle_table.update(
-                [cycle_table.prepared_at], [CurrentTimestamp()],
+                [cycle_table.prepared_at], [now_in_seconds()],
                 where=cycle_table.id == cycle.id))
         invalidate_cache(cls, Cycle)
         return inserted

@@ -7,12 +7,24 @@ error). On PostgreSQL a queued run commits its progress in a separate
 short transaction, so the program form shows it while the action's own
 transaction is still open; the final state is written by the action's
 transaction, so a run is only "done" when its work is committed."""
-from sql.functions import CurrentTimestamp
+import datetime as dt
 
 from trytond import backend
 from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
+
+
+def now_in_seconds():
+    """The time to write with SQL into a DateTime field a form shows.
+
+    The ORM stores a DateTime in whole seconds and sao shows seconds: a
+    value with microseconds (SQL's CURRENT_TIMESTAMP) came back from the
+    form as changed at the next button, and sao redrew the form while
+    reading it, so selections further down read as their first option
+    (the program's Enrol refused "Every (Months)")."""
+    return dt.datetime.now().replace(microsecond=0)
+
 
 ACTIONS = [
     ('import_eligible', "Import Eligible"),
@@ -132,7 +144,7 @@ class RunProgress:
         values = {
             'state': 'running', 'processed': 0, 'progress': 0,
             'batches_done': 0, 'error': None,
-            'started_at': CurrentTimestamp(), 'ended_at': None,
+            'started_at': now_in_seconds(), 'ended_at': None,
             }
         if total is not None:
             values['total'] = total
@@ -161,7 +173,7 @@ class RunProgress:
         values = {
             'state': 'done', 'progress': 1,
             'batches_done': self.batches, 'processed': self.processed,
-            'ended_at': CurrentTimestamp(),
+            'ended_at': now_in_seconds(),
             }
         if self.independent:
             Transaction().join(_MarkAfterCommit(self._update(values)))
@@ -172,7 +184,7 @@ class RunProgress:
         "The action failed: written in a transaction of its own."
         self._write({
                 'state': 'failed', 'error': error,
-                'ended_at': CurrentTimestamp(),
+                'ended_at': now_in_seconds(),
                 }, independent=False)
 
 
