@@ -140,11 +140,28 @@ class Entitlement(metaclass=PoolMeta):
 
     @classmethod
     def copy(cls, entitlements, default=None):
-        "A copy (a correction) is a new voucher: its own code, unredeemed."
+        """A copy (a correction) is a new voucher: its own code, unredeemed,
+        with the same basket lines (nothing of them redeemed). The ORM's
+        copy skips read-only One2Many fields, so the lines are copied
+        here."""
+        VoucherLine = Pool().get('spp.entitlement.voucher.line')
         default = default.copy() if default else {}
         default.setdefault('code', None)
         default.setdefault('redeemed_amount', Decimal(0))
-        return super().copy(entitlements, default=default)
+        copies = super().copy(entitlements, default=default)
+        if 'basket_lines' not in default:
+            to_create = [{
+                    'entitlement': copy.id, 'product': line.product.id,
+                    'quantity': line.quantity, 'uom': line.uom.id,
+                    'redeemed_quantity': Decimal(0)}
+                for origin, copy in zip(entitlements, copies)
+                for line in origin.basket_lines]
+            if to_create:
+                # The lines are read-only records: only issuing and
+                # correcting vouchers make them.
+                with without_check_access():
+                    VoucherLine.create(to_create)
+        return copies
 
     @classmethod
     def assign_codes(cls, cycle):
@@ -277,6 +294,13 @@ class Entitlement(metaclass=PoolMeta):
                 raise EntitlementError(gettext(
                         'spp_entitlement.msg_voucher_quantity',
                         product=product.rec_name, quantity=quantity))
+            rounding = Decimal(str(line.uom.rounding))
+            if quantity % rounding:
+                raise EntitlementError(gettext(
+                        'spp_entitlement.msg_voucher_quantity_rounding',
+                        code=code, product=product.rec_name,
+                        quantity=quantity, uom=line.uom.symbol,
+                        rounding=rounding))
             left = line.quantity - line.redeemed_quantity
             if quantity > left:
                 raise EntitlementError(gettext(

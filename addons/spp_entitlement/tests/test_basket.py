@@ -260,3 +260,83 @@ class BasketTestCase(unittest.TestCase):
         self.assertEqual([(l.product.name, l.quantity)
                 for l in voucher.redemptions[0].lines],
             [("Rice", Decimal(5)), ("Oil", Decimal('1.5'))])
+
+    @with_transaction()
+    def test_correct_basket_voucher(self):
+        """Correcting an approved basket voucher (cancel + new) gives the
+        correction the same basket, nothing of it redeemed, and no
+        redemptions"""
+        pool = Pool()
+        Entitlement = pool.get('spp.entitlement')
+        Cycle = pool.get('spp.cycle')
+        household("Two", 2)
+        rice, oil = create_product("Rice"), create_product("Oil",
+            'uom_liter')
+        program = basket_program(rice, oil)
+        cycle = approved_cycle(program)
+        Entitlement.prepare(cycle)
+        Cycle.submit_entitlements([cycle])
+        Cycle.approve_entitlements([cycle])
+        voucher, = Entitlement.search([('item', '!=', None)])
+        Entitlement.redeem_products(voucher.code, {rice: Decimal(4)})
+
+        correction = Entitlement.correct(voucher, Decimal(0))
+        self.assertEqual(Entitlement(voucher.id).state, 'cancelled')
+        self.assertEqual((correction.state, correction.code,
+                correction.item, correction.correction_of),
+            ('draft', None, voucher.item, voucher))
+        self.assertEqual([(l.product.name, l.quantity, l.uom.symbol,
+                    l.redeemed_quantity) for l in correction.basket_lines],
+            [("Rice", Decimal(10), 'kg', Decimal(0)),
+                ("Oil", Decimal(3), 'l', Decimal(0))])
+        self.assertEqual(correction.redemptions, ())
+        # The cancelled voucher keeps its own lines and redemption.
+        self.assertEqual([(l.product.name, l.redeemed_quantity)
+                for l in Entitlement(voucher.id).basket_lines],
+            [("Rice", Decimal(4)), ("Oil", Decimal(0))])
+        self.assertEqual(len(Entitlement(voucher.id).redemptions), 1)
+
+        # Approved, the correction gets its code and redeems as a basket.
+        Entitlement.submit([correction])
+        Entitlement.approve([correction])
+        correction = Entitlement(correction.id)
+        self.assertNotEqual(correction.code, voucher.code)
+        with self.assertRaisesRegex(EntitlementError,
+                'holds a basket of products'):
+            Entitlement.redeem(correction.code, Decimal(1))
+        Entitlement.redeem_products(correction.code,
+            {rice: Decimal(10), oil: Decimal(3)})
+        self.assertEqual(Entitlement(correction.id).state, 'redeemed')
+
+    @with_transaction()
+    def test_redeem_quantity_rounding(self):
+        """A redeemed quantity must be a multiple of the unit's rounding:
+        otherwise it is refused, naming product, quantity and unit, and
+        nothing is recorded"""
+        pool = Pool()
+        Entitlement = pool.get('spp.entitlement')
+        Cycle = pool.get('spp.cycle')
+        household("One", 1)
+        rice, oil = create_product("Rice"), create_product("Oil",
+            'uom_liter')
+        program = basket_program(rice, oil)
+        cycle = approved_cycle(program)
+        Entitlement.prepare(cycle)
+        Cycle.submit_entitlements([cycle])
+        Cycle.approve_entitlements([cycle])
+        voucher, = Entitlement.search([('item', '!=', None)])
+        with self.assertRaisesRegex(EntitlementError,
+                r'0.005 kg of "Rice" cannot be redeemed, the unit "kg" '
+                r'counts in steps of 0.01'):
+            Entitlement.redeem_products(voucher.code,
+                {oil: Decimal(1), rice: Decimal('0.005')})
+        self.assertEqual(Entitlement(voucher.id).redemptions, ())
+        self.assertEqual(issued(cycle)[("One", "Food basket")], {
+                "Rice": (Decimal(5), Decimal(0)),
+                "Oil": (Decimal('1.5'), Decimal(0))})
+        # Trailing zeros are no extra digits.
+        Entitlement.redeem_products(voucher.code,
+            {rice: Decimal('2.500'), oil: Decimal('1.50')})
+        self.assertEqual(issued(cycle)[("One", "Food basket")], {
+                "Rice": (Decimal(5), Decimal('2.5')),
+                "Oil": (Decimal('1.5'), Decimal('1.5'))})
