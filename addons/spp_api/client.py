@@ -3,13 +3,26 @@
 A key is `spp_` + 43 random URL-safe characters (256 bits), shown once
 when it is issued; only its SHA-256 is stored. A salted slow hash would
 add nothing for a key of that entropy, and the digest is looked up through
-a unique index on every call."""
+a unique index on every call.
+
+The REST and DCI routes authenticate through `authenticate_cached()`: a
+verified client is kept in this process for `[spp_api] key_cache_seconds`
+(default 10; 0 turns the cache off), keyed by database and the key's
+SHA-256, so a busy client costs no query per call. Only keys found in the
+database are kept (a wrong key is looked up, and refused, every time).
+Expiry is compared with the clock on every call, so it is exact; a
+revocation, a new key, a change of scopes, areas or rate limit empties the
+cache of the process that made it at once, and reaches the other server
+processes within `key_cache_seconds`."""
 import datetime as dt
 import hashlib
 import secrets
+import threading
+import time
 
 from sql import Null
 
+from trytond import config
 from trytond.i18n import gettext
 from trytond.model import (
     Index, ModelSQL, ModelView, Unique, fields)
@@ -32,6 +45,60 @@ def utcnow():
 
 def hash_key(key):
     return hashlib.sha256(key.encode('utf-8')).hexdigest()
+
+
+class KeyCache:
+    "Verified clients by (database, key digest), for a few seconds."
+    max_size = 1024
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.entries = {}
+
+    def get(self, name, digest, ttl):
+        entry = self.entries.get((name, digest))
+        if entry is None or time.monotonic() - entry[0] >= ttl:
+            return None
+        return entry[1]
+
+    def put(self, name, digest, client):
+        with self.lock:
+            if len(self.entries) >= self.max_size:
+                self.entries.clear()
+            self.entries[(name, digest)] = (time.monotonic(), client)
+
+    def clear(self):
+        with self.lock:
+            self.entries.clear()
+
+
+key_cache = KeyCache()
+
+
+def key_cache_seconds():
+    return config.getfloat('spp_api', 'key_cache_seconds', default=10)
+
+
+def authenticate_cached(key):
+    """`Client.authenticate(key)` through the process's key cache (see the
+    module docstring for how long a change takes to be seen)."""
+    pool = Pool()
+    Client = pool.get('spp.api.client')
+    ttl = key_cache_seconds()
+    if not ttl or not key or not key.startswith(KEY_PREFIX) or len(
+            key) > 100:
+        return Client.authenticate(key)
+    name = Transaction().database.name
+    digest = hash_key(key)
+    client = key_cache.get(name, digest, ttl)
+    if client is None:
+        client = Client.authenticate(key)
+        if client is None:
+            return None
+        key_cache.put(name, digest, client)
+    # A copy: callers may not change what the next call sees.
+    return {**client, 'scopes': set(client['scopes']),
+        'areas': list(client['areas'])}
 
 
 class Client(ModelSQL, ModelView):
@@ -90,6 +157,14 @@ class Client(ModelSQL, ModelView):
     @classmethod
     def default_rate_limit(cls):
         return 600
+
+    @classmethod
+    def on_modification(cls, mode, records, field_names=None):
+        super().on_modification(mode, records, field_names=field_names)
+        # A revoked, re-keyed or narrowed client is seen at once here
+        # (again once committed: a call may have cached the old row since).
+        key_cache.clear()
+        Transaction().atexit(key_cache.clear)
 
     @classmethod
     def default_user(cls):
@@ -202,6 +277,12 @@ class ClientArea(ModelSQL):
         super().__setup__()
         t = cls.__table__()
         cls._sql_indexes.add(Index(t, (t.client, Index.Range())))
+
+    @classmethod
+    def on_modification(cls, mode, records, field_names=None):
+        super().on_modification(mode, records, field_names=field_names)
+        key_cache.clear()
+        Transaction().atexit(key_cache.clear)
 
 
 class Log(ModelSQL, ModelView):

@@ -190,8 +190,8 @@ def search_one(scope, item):
         raise ItemFault('rjct.search_criteria.invalid',
             "query.value is not a valid identifier.")
     id_type = query['type']
-    from trytond.pool import Pool
-    if id_type not in Pool().get('spp.id.type').by_code():
+    if not isinstance(id_type, str) or not re.fullmatch(
+            r'[a-z][a-z0-9_]{0,63}', id_type):
         raise ItemFault('rjct.search_criteria.invalid',
             f"Unknown identifier type {id_type[:64]!r}.")
     entity = criteria.get('response_entity', 'Member')
@@ -201,27 +201,41 @@ def search_one(scope, item):
     page_size, page_number = pagination(criteria.get('pagination'))
 
     handle = f'{id_type}|{value}'
-    records = []
-    for kind in ['individual', 'group']:
-        records += [(kind, scope.Party(i)) for i in scope.registrants(
-                kind, {'id': handle}, limit=10)]
+    # The individuals holding the ID are searched (with the acting user's
+    # record rules) and read in one query.
+    party = scope.Party.__table__()
+    rows = scope.individual_rows(party, party.id.in_(scope.Party.search(
+                scope.registrant_domain('individual', {'id': handle}),
+                limit=10, order=[('id', 'ASC')], query=True)))
+    group_ids = scope.registrants('group', {'id': handle}, limit=10,
+        check_type=False)
+    if not rows and not group_ids:
+        # An unknown ID type is the sender's mistake, not "no match";
+        # checked only when nothing matched, to spare lookups a query.
+        from trytond.pool import Pool
+        if id_type not in Pool().get('spp.id.type').by_code():
+            raise ItemFault('rjct.search_criteria.invalid',
+                f"Unknown identifier type {id_type[:64]!r}.")
+    records = [('individual', i) for i in rows] + [
+        ('group', i) for i in group_ids]
     if entity == 'Group':
         groups = {}
-        for kind, party in records:
-            if kind == 'group':
-                groups[party.id] = party
-            else:
-                for membership in scope.Membership.search([
-                            ('individual', '=', party.id),
-                            ('current', '=', True),
-                            ] + scope.area_domain('group.area')):
-                    groups[membership.group.id] = membership.group
-        records = [('group', g) for g in groups.values()]
+        if rows:
+            for membership in scope.Membership.search([
+                        ('individual', 'in', list(rows)),
+                        ('current', '=', True),
+                        ] + scope.area_domain('group.area'),
+                    order=[('individual', 'ASC'), ('group', 'ASC'),
+                        ('start_date', 'ASC'), ('id', 'ASC')]):
+                groups.setdefault(membership.group.id)
+        for group_id in group_ids:
+            groups.setdefault(group_id)
+        records = [('group', g) for g in groups]
     total = len(records)
     start = (page_number - 1) * page_size
     records = records[start:start + page_size]
     return item_response(scope, reference_id, records, page_size,
-        page_number, total)
+        page_number, total, rows)
 
 
 def search_query(scope, reference_id, criteria):
@@ -250,12 +264,17 @@ def search_query(scope, reference_id, criteria):
 
 
 def item_response(scope, reference_id, records, page_size, page_number,
-        total):
-    "A succ search_response item for (kind, party) records of a page."
+        total, rows=None):
+    """A succ search_response item for (kind, party id) records of a page
+    (`rows`: the individuals already read by `Scope.individual_rows()`)."""
     reg_records = []
     individuals = [p for k, p in records if k == 'individual']
     groups = [p for k, p in records if k == 'group']
-    for record in scope.individuals(individuals):
+    if rows is not None:
+        individuals = scope.individual_dicts([rows[i] for i in individuals])
+    else:
+        individuals = scope.individuals(individuals)
+    for record in individuals:
         reg_records.append({'@type': 'Member', **record})
     for record in scope.groups(groups):
         reg_records.append({'@type': 'Group', **record})
@@ -378,10 +397,19 @@ def on_search_envelope(header, transaction_id, correlation_id, responses):
 
 
 def sync_search(request, pool, log):
-    "The response envelope of a sync search (HTTP status, body)."
+    """The response envelope of a sync search (HTTP status, body).
 
-    @with_transaction(readonly=True)
+    The call is logged in the search's own transaction (one transaction
+    and one commit per call); a failed call is rolled back and logged by
+    `dci_endpoint()`."""
+
+    @with_transaction(readonly=False)
     def search(request, pool):
+        status, body = answer(pool, request)
+        record_call(pool, request, log, status)
+        return status, body
+
+    def answer(pool, request):
         client = authenticate_dci(pool, request, SCOPE, log)
         envelope = read_envelope(request)
         try:
@@ -397,7 +425,22 @@ def sync_search(request, pool, log):
         return 200, on_search_envelope(header,
             envelope['message']['transaction_id'], uuid.uuid4().hex,
             responses)
-    return search(request, pool)
+    result = search(request, pool)
+    log['written'] = True
+    return result
+
+
+def log_entry(request, log, status):
+    "The spp.api.log row of a DCI call."
+    return {'client': log['client'], 'timestamp': utcnow(),
+        'method': request.method, 'endpoint': log['endpoint'],
+        'status': status, 'request_id': log['request_id'],
+        'duration': int((time.monotonic() - log['started']) * 1000)}
+
+
+def record_call(pool, request, log, status):
+    "Log the call in the current transaction."
+    pool.get('spp.api.log').record([log_entry(request, log, status)])
 
 
 def dci_error(status, code, message):
@@ -412,9 +455,10 @@ def dci_endpoint(path, answer):
 
     @with_pool
     def endpoint(request, pool):
-        started = time.monotonic()
         request_id = uuid.uuid4().hex
-        log = {'client': None}
+        # An answer that logs the call itself sets 'written'.
+        log = {'client': None, 'request_id': request_id, 'endpoint': path,
+            'started': time.monotonic(), 'written': False}
         try:
             if not has_model(pool, 'spp.dci.sender'):
                 response = dci_error(404, 'err.request.not_found',
@@ -431,13 +475,9 @@ def dci_endpoint(path, answer):
             response = dci_error(500, 'internal_error',
                 f"Internal error; request id {request_id}.")
         response.headers['X-Request-Id'] = request_id
-        if has_model(pool, 'spp.api.log'):
-            write_log(request, pool, {
-                    'client': log['client'], 'timestamp': utcnow(),
-                    'method': request.method, 'endpoint': path,
-                    'status': response.status_code,
-                    'request_id': request_id,
-                    'duration': int((time.monotonic() - started) * 1000)})
+        if not log['written'] and has_model(pool, 'spp.api.log'):
+            write_log(request, pool,
+                log_entry(request, log, response.status_code))
         return response
     endpoint.__name__ = 'dci' + path.replace('/', '_').replace('-', '_')
     app.route(PREFIX + path, methods=['POST'])(endpoint)

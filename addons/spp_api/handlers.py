@@ -122,9 +122,9 @@ class Scope:
             raise ValidationFailure(f"{where}: unknown ID type {code!r}.")
         return code
 
-    def registrants(self, registrant_type, filters=None, limit=None,
-            after=None, check_type=True):
-        "Ids of registrants of a type visible to the client, keyset paged."
+    def registrant_domain(self, registrant_type, filters=None,
+            after=None):
+        "Domain of the registrants of a type visible to the client."
         domain = [('registrant_type', '=', registrant_type)]
         domain += self.area_domain()
         filters = filters or {}
@@ -148,6 +148,13 @@ class Scope:
                     ])
         if after:
             domain.append(('id', '>', after))
+        return domain
+
+    def registrants(self, registrant_type, filters=None, limit=None,
+            after=None, check_type=True):
+        "Ids of registrants of a type visible to the client, keyset paged."
+        filters = filters or {}
+        domain = self.registrant_domain(registrant_type, filters, after)
         ids = search_ids(self.Party, domain, limit)
         if not ids and filters.get('id') and check_type:
             # An unknown ID type is the caller's mistake, not "no match";
@@ -155,18 +162,32 @@ class Scope:
             self.id_type(filters['id'].split('|', 1)[0], 'id')
         return ids
 
+    def handle_domain(self, handle, registrant_type):
+        "Domain of the visible registrants of a handle (code or type|value)."
+        if '|' in handle:
+            return self.registrant_domain(registrant_type, {'id': handle})
+        return [('registrant_type', '=', registrant_type),
+            ('code', '=', handle)] + self.area_domain()
+
     def resolve(self, handle, registrant_type, what):
         "The visible registrant of a handle (code or type|value), or 404."
-        if '|' in handle:
-            found = self.registrants(registrant_type, {'id': handle},
-                limit=2, check_type=False)
-        else:
-            domain = [('registrant_type', '=', registrant_type),
-                ('code', '=', handle)] + self.area_domain()
-            found = search_ids(self.Party, domain, 2)
+        found = search_ids(self.Party,
+            self.handle_domain(handle, registrant_type), 2)
         if len(found) != 1:
             raise not_found(what)
         return self.Party(found[0])
+
+    def individual_of(self, handle):
+        """The visible individual of a handle as an API dict, or 404: the
+        search (with the acting user's record rules) and the read in one
+        query, as a lookup is the API's most frequent call."""
+        query = self.Party.search(self.handle_domain(handle, 'individual'),
+            limit=2, order=[('id', 'ASC')], query=True)
+        party = self.Party.__table__()
+        rows = self.individual_rows(party, party.id.in_(query))
+        if len(rows) != 1:
+            raise not_found("individual")
+        return self.individual_dicts(list(rows.values()))[0]
 
     # -- serialisation ---------------------------------------------------
     def identifiers_of(self, party_ids):
@@ -184,35 +205,59 @@ class Scope:
         return result
 
     def individuals(self, parties):
-        """Individuals as API dicts, read with one SQL query (the ORM's
-        per-row dict building dominates a 200-row page otherwise)."""
-        pool = Pool()
+        """Individuals as API dicts, in the order given, read with SQL (the
+        ORM's per-row dict building dominates a 200-row page otherwise)."""
         ids = [getattr(p, 'id', p) for p in parties]
+        if not ids:
+            return []
         party = self.Party.__table__()
-        area = self.Area.__table__()
-        gender = pool.get('spp.gender').__table__()
-        columns = ['code', 'name', 'family_name', 'given_name',
-            'additional_name', 'birth_date', 'civil_status', 'occupation',
-            'disability', 'registration_date', 'disabled', 'create_date',
-            'write_date']
-        cursor = Transaction().connection.cursor()
         rows = {}
         for sub_ids in grouped_slice(ids, 1000):
-            cursor.execute(*party
-                .join(area, 'LEFT', condition=party.area == area.id)
-                .join(gender, 'LEFT', condition=party.gender == gender.id)
-                .select(party.id, area.code, gender.code,
-                    *[Column(party, c) for c in columns],
-                    where=reduce_ids(party.id, sub_ids)))
-            for id_, area_code, gender_code, *values in cursor:
-                row = dict(zip(columns, values))
-                row.update(area=area_code, gender=gender_code)
-                rows[id_] = row
-        identifiers = self.identifiers_of(ids)
-        custom = read_custom(ids) if has_custom_fields() else None
+            rows.update(self.individual_rows(party,
+                    reduce_ids(party.id, sub_ids)))
+        return self.individual_dicts([rows[i] for i in ids])
+
+    INDIVIDUAL_COLUMNS = ['code', 'name', 'family_name', 'given_name',
+        'additional_name', 'birth_date', 'civil_status', 'occupation',
+        'disability', 'registration_date', 'disabled', 'create_date',
+        'write_date']
+
+    def individual_rows(self, party, where):
+        """{id: row} of the individuals matching `where` (on the table
+        `party`), with their area and gender codes and active IDs: one
+        query, the IDs joined (one row per ID)."""
+        pool = Pool()
+        area = self.Area.__table__()
+        gender = pool.get('spp.gender').__table__()
+        identifier = self.Identifier.__table__()
+        columns = self.INDIVIDUAL_COLUMNS
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*party
+            .join(area, 'LEFT', condition=area.id == party.area)
+            .join(gender, 'LEFT', condition=gender.id == party.gender)
+            .join(identifier, 'LEFT',
+                condition=(identifier.party == party.id)
+                & (identifier.active == Literal(True)))
+            .select(party.id, area.code, gender.code, identifier.type,
+                identifier.code, *[Column(party, c) for c in columns],
+                where=where,
+                order_by=[party.id.asc, identifier.id.asc]))
+        rows = {}
+        for id_, area_code, gender_code, id_type, id_code, *values in cursor:
+            row = rows.get(id_)
+            if row is None:
+                row = rows[id_] = dict(zip(columns, values), id=id_,
+                    area=area_code, gender=gender_code, identifiers=[])
+            if id_type is not None:
+                row['identifiers'].append({'type': id_type, 'value': id_code})
+        return rows
+
+    def individual_dicts(self, rows):
+        "API dicts of rows of `individual_rows()`."
+        custom = (read_custom([r['id'] for r in rows])
+            if has_custom_fields() else None)
         result = []
-        for id_ in ids:
-            r = rows[id_]
+        for r in rows:
             result.append({
                     'code': r['code'],
                     'name': r['name'] or '',
@@ -227,16 +272,18 @@ class Scope:
                     'area': r['area'],
                     'registration_date': _iso(r['registration_date']),
                     'disabled': bool(r['disabled']),
-                    'identifiers': identifiers[id_],
+                    'identifiers': r['identifiers'],
                     'modified': _iso(r['write_date'] or r['create_date'],
                         datetime=True),
                     })
             if custom is not None:
-                result[-1]['custom_fields'] = custom[id_]
+                result[-1]['custom_fields'] = custom[r['id']]
         return result
 
     def groups(self, parties):
         ids = [getattr(p, 'id', p) for p in parties]
+        if not ids:
+            return []
         rows = self.Party.read(ids, ['code', 'name', 'group_kind', 'area',
                 'member_count', 'child_count', 'elderly_count', 'disabled',
                 'create_date', 'write_date'])

@@ -16,8 +16,7 @@ def list_individuals(scope, query, body):
 
 
 def get_individual(scope, query, body, handle):
-    party = scope.resolve(handle, 'individual', "individual")
-    return 200, scope.individuals([party])[0]
+    return 200, scope.individual_of(handle)
 
 
 def individual_values(scope, values, where, party=None):

@@ -21,7 +21,7 @@ from trytond.transaction import Transaction
 from trytond.wsgi import app
 
 from . import operations
-from .client import utcnow
+from .client import authenticate_cached, utcnow
 from .handlers import ApiError, Scope
 from .resources import (
     AVAILABLE, OPERATIONS, OPTIONAL_MODELS, ValidationFailure, check_param,
@@ -85,13 +85,12 @@ def bearer_key(request):
 
 def authenticate(pool, request, operation_scope, log):
     "The calling client (a dict), or an ApiError 401/403/429."
-    Client = pool.get('spp.api.client')
     key = bearer_key(request)
     if not key:
         raise ApiError(401, 'unauthorized',
             "An API key is required: Authorization: Bearer <key>.",
             {'WWW-Authenticate': 'Bearer'})
-    client = Client.authenticate(key)
+    client = authenticate_cached(key)
     if not client:
         raise ApiError(401, 'unauthorized', "Invalid API key.",
             {'WWW-Authenticate': 'Bearer error="invalid_token"'})

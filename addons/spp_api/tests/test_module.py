@@ -50,6 +50,49 @@ class ApiTestCase(ModuleTestCase):
         self.assertEqual(copy.state, 'no_key')
 
     @with_transaction()
+    def test_key_cache(self):
+        "Cached keys: wrong keys refused, changes seen, entries age out"
+        from trytond.modules.spp_api.client import (
+            authenticate_cached, hash_key, key_cache)
+        Client = Pool().get('spp.api.client')
+        key_cache.clear()
+        client, = Client.create([{'name': "Cached",
+                    'scopes': ['individual:read']}])
+        key, = Client.issue_key([client])
+        found = authenticate_cached(key)
+        self.assertEqual(found['id'], client.id)
+        self.assertIsNone(found['revoked'])
+        self.assertEqual(len(key_cache.entries), 1)
+        self.assertIsNone(authenticate_cached(key + 'x'))
+        self.assertIsNone(authenticate_cached('nonsense'))
+        # A caller changing its copy does not change the cache.
+        found['scopes'].add('group:read')
+        self.assertEqual(authenticate_cached(key)['scopes'],
+            {'individual:read'})
+
+        # A change through the ORM empties the cache at once.
+        Client.write([client], {'scopes': ['area:read']})
+        self.assertEqual(authenticate_cached(key)['scopes'], {'area:read'})
+        Client.revoke([client])
+        self.assertIsNotNone(authenticate_cached(key)['revoked'])
+
+        # A change made elsewhere (another process) is seen once the entry
+        # is older than key_cache_seconds.
+        other, = Client.create([{'name': "Elsewhere"}])
+        other_key, = Client.issue_key([other])
+        self.assertIsNone(authenticate_cached(other_key)['revoked'])
+        table = Client.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.update([table.revoked],
+                [dt.datetime(2020, 1, 1)], where=table.id == other.id))
+        self.assertIsNone(authenticate_cached(other_key)['revoked'])
+        entry_key = (Transaction().database.name, hash_key(other_key))
+        stamp, cached = key_cache.entries[entry_key]
+        key_cache.entries[entry_key] = (stamp - 3600, cached)
+        self.assertIsNotNone(authenticate_cached(other_key)['revoked'])
+        key_cache.clear()
+
+    @with_transaction()
     def test_issue_key_wizard_shows_key_once(self):
         "The wizard shows the new key; the client keeps only its hash"
         pool = Pool()
