@@ -5,7 +5,7 @@ the eligible population is the ORM's own query for the program's domain
 (`Party.search(domain, query=True)`) used as a sub-query, so a national
 registry is enrolled in one INSERT ... SELECT and a few UPDATEs. Each one
 is idempotent: a re-run changes nothing that is already right."""
-from sql import Literal, Window
+from sql import Literal, Union, Window
 from sql.aggregate import Count, Max, Min
 from sql.functions import CurrentTimestamp
 from sql.operators import Exists
@@ -230,14 +230,17 @@ class EnrolmentMixin:
         if program.target_type == 'group':
             pm2, ident2 = cls.__table__(), Identifier.__table__()
             member = GroupMembership.__table__()
-            keys = keys | pm2.join(member,
+            # UNION ALL: a registrant listed twice changes neither its
+            # smallest nor its largest id; UNION would sort to drop it.
+            keys = Union(keys, pm2.join(member,
                 condition=member.group == pm2.registrant
                 ).join(ident2, condition=(ident2.party == member.individual)
                 & (ident2.active == Literal(True))
                 ).select(pm2.registrant, ident2.type, ident2.code_compact,
                     where=(pm2.program == program.id)
                     & pm2.state.in_(IN_PROGRAM)
-                    & GroupMembership.active_condition(member, today))
+                    & GroupMembership.active_condition(member, today)),
+                all_=True)
         return keys
 
     @classmethod
