@@ -9,8 +9,12 @@ to 3 children), a cap of 150.00 and a 1.5% fee, and one approved cycle.
 Each step runs in its own committed transaction and is measured three
 ways: the set-based path the addons use, the per-record ORM path on a
 --sample (rolled back, extrapolated to the population) and a raw SQL
-floor on plain tables with no index or constraint (the same work written
-by hand).
+floor: the same work written by hand into a plain table (a primary key,
+no other index, no foreign key or unique constraint). Prepare and approve
+also get a second floor, `floor_same_table`: the same hand-written SQL
+into an empty copy of spp_entitlement's definition (its columns, checks,
+unique and exclusion constraints, indexes and foreign keys), which is
+what the set-based path must pay and the plain floor does not.
 
     .venv/bin/python -O bench/entitlements.py --households 100000
 
@@ -47,7 +51,13 @@ MAX_AMOUNT = Decimal('150.00')
 FEE_PERCENTAGE = Decimal('1.5')
 BATCH_SIZE = 10_000
 FLOOR_TABLES = ['bench_floor_entitlement', 'bench_floor_payment',
-    'bench_floor_reconciliation']
+    'bench_floor_reconciliation', 'bench_floor_entitlement_same']
+PLAIN_FLOOR = ("hand-written SQL into a plain table: primary key only, no "
+    "other index, no unique, exclusion or foreign key constraint")
+SAME_TABLE_FLOOR = ("hand-written SQL into an empty copy of "
+    "spp_entitlement's definition (LIKE ... INCLUDING ALL: columns, "
+    "checks, unique and exclusion constraints, indexes; plus the same "
+    "foreign keys)")
 
 
 def parse_arguments():
@@ -222,6 +232,39 @@ def drop_floor():
         cursor().execute(f'DROP TABLE IF EXISTS {table}')
 
 
+def create_like(name, model_table):
+    """Create `name`, an empty table with the definition of `model_table`:
+    what LIKE ... INCLUDING ALL copies (columns, NOT NULL, defaults, identity,
+    checks, primary key, unique and exclusion constraints, indexes) plus its
+    foreign keys (LIKE copies none), with an id sequence of its own."""
+    cur = cursor()
+    cur.execute(f'CREATE TABLE {name} (LIKE {model_table} INCLUDING ALL)')
+    cur.execute('SELECT pg_get_serial_sequence(%s, \'id\')', (name,))
+    sequence, = cur.fetchone()
+    if not sequence or not sequence.split('.')[-1].startswith(name):
+        # A DEFAULT nextval() of the model's sequence: one of its own.
+        cur.execute(f'CREATE SEQUENCE {name}_id_seq OWNED BY {name}.id')
+        cur.execute(f"ALTER TABLE {name} ALTER COLUMN id "
+            f"SET DEFAULT nextval('{name}_id_seq')")
+    cur.execute('SELECT pg_get_constraintdef(oid) FROM pg_constraint '
+        'WHERE conrelid = %s::regclass AND contype = \'f\' ORDER BY conname',
+        (model_table,))
+    for i, (definition,) in enumerate(cur.fetchall()):
+        definition = definition.replace(
+            f'REFERENCES {model_table}(', f'REFERENCES {name}(')
+        cur.execute(
+            f'ALTER TABLE {name} ADD CONSTRAINT {name}_fk{i} {definition}')
+
+
+# The bench rules written by hand: (amount) of a party_party row `p`.
+FLOOR_AMOUNT = (
+    'CROSS JOIN LATERAL (SELECT ROUND(LEAST('
+    '60.00 + CASE WHEN p.female_head THEN 20.00 ELSE 0 END '
+    '+ CASE WHEN p.child_count >= 1 THEN 25.50 * LEAST('
+    'GREATEST(COALESCE(p.child_count, 0), 0), 3) ELSE 0 END, '
+    '150.00), 2) AS amount) t ')
+
+
 # -- stages -------------------------------------------------------------------
 
 def stage_prepare(database, cycle_id, sample):
@@ -263,22 +306,39 @@ def stage_prepare(database, cycle_id, sample):
             'SELECT %(cycle)s, m.id, m.registrant, \'cash\', t.amount, '
             'ROUND(t.amount * 1.5 / 100, 2), \'draft\', 0, NOW() '
             'FROM spp_cycle_membership m JOIN party_party p '
-            'ON p.id = m.registrant CROSS JOIN LATERAL (SELECT ROUND(LEAST('
-            '60.00 + CASE WHEN p.female_head THEN 20.00 ELSE 0 END '
-            '+ CASE WHEN p.child_count >= 1 THEN 25.50 * LEAST('
-            'GREATEST(COALESCE(p.child_count, 0), 0), 3) ELSE 0 END, '
-            '150.00), 2) AS amount) t '
+            'ON p.id = m.registrant ' + FLOOR_AMOUNT +
+            'WHERE m.cycle = %(cycle)s AND t.amount > 0', {'cycle': cycle_id})
+        return cur.rowcount
+
+    def floor_same_table():
+        "The columns the set-based INSERT writes, into the same definition."
+        cur = cursor()
+        cur.execute(
+            'INSERT INTO bench_floor_entitlement_same (cycle, '
+            'cycle_membership, registrant, kind, item_key, slot, amount, '
+            'fee, valid_from, valid_until, state, create_uid, create_date) '
+            'SELECT m.cycle, m.id, m.registrant, \'cash\', 0, 1, t.amount, '
+            'ROUND(t.amount * 1.5 / 100, 2), c.start_date, c.end_date, '
+            '\'draft\', 0, NOW() '
+            'FROM spp_cycle_membership m JOIN spp_cycle c ON c.id = m.cycle '
+            'JOIN party_party p ON p.id = m.registrant ' + FLOOR_AMOUNT +
             'WHERE m.cycle = %(cycle)s AND t.amount > 0', {'cycle': cycle_id})
         return cur.rowcount
     timed(database, drop_floor)
+    timed(database, lambda: create_like(
+            'bench_floor_entitlement_same', 'spp_entitlement'))
     floor_s, floor_rows = timed(database, floor)
+    same_s, same_rows = timed(database, floor_same_table)
     return {
         'rows': rows, 'seconds': seconds,
         'preview': {'seconds': round(preview_s, 2), 'count': count,
             'total': str(total), 'fee': str(fee)},
         'orm': {'rows': orm_rows, 'seconds': round(orm_s, 2),
             'extrapolated_seconds': round(orm_s * rows / max(orm_rows, 1), 1)},
-        'floor': {'rows': floor_rows, 'seconds': round(floor_s, 2)},
+        'floor': {'rows': floor_rows, 'seconds': round(floor_s, 2),
+            'definition': PLAIN_FLOOR},
+        'floor_same_table': {'rows': same_rows, 'seconds': round(same_s, 2),
+            'definition': SAME_TABLE_FLOOR},
         }
 
 
@@ -310,12 +370,29 @@ def stage_approve(database, cycle_id, sample):
             'state = \'approved\', approved_by = 0, approved_at = NOW() '
             'WHERE state = \'draft\'')
         return cur.rowcount
+
+    def floor_same_table():
+        "The columns the set-based UPDATE writes, in the same definition."
+        cur = cursor()
+        cur.execute('SELECT SUM(amount + fee) FROM '
+            'bench_floor_entitlement_same WHERE cycle = %s '
+            'AND state = \'draft\'', (cycle_id,))
+        cur.execute('UPDATE bench_floor_entitlement_same SET '
+            'state = \'approved\', approved_by = 0, '
+            'approved_at = LOCALTIMESTAMP(0), write_uid = 0, '
+            'write_date = NOW() WHERE cycle = %s AND state = \'draft\'',
+            (cycle_id,))
+        return cur.rowcount
     floor_s, floor_rows = timed(database, floor)
+    same_s, same_rows = timed(database, floor_same_table)
     return {
         'rows': rows, 'seconds': seconds,
         'orm': {'rows': orm_rows, 'seconds': round(orm_s, 2),
             'extrapolated_seconds': round(orm_s * rows / max(orm_rows, 1), 1)},
-        'floor': {'rows': floor_rows, 'seconds': round(floor_s, 2)},
+        'floor': {'rows': floor_rows, 'seconds': round(floor_s, 2),
+            'definition': PLAIN_FLOOR},
+        'floor_same_table': {'rows': same_rows, 'seconds': round(same_s, 2),
+            'definition': SAME_TABLE_FLOOR},
         }
 
 
@@ -481,12 +558,17 @@ def stage_reconcile(database, cycle_id, sample, directory):
 
 def ratios(result):
     seconds = result['seconds']
-    return {
+    figures = {
         'set_based_vs_floor': round(seconds / result['floor']['seconds'], 2)
         if result['floor']['seconds'] else None,
         'orm_vs_set_based': round(
             result['orm']['extrapolated_seconds'] / seconds, 1),
         }
+    same = result.get('floor_same_table')
+    if same:
+        figures['set_based_vs_floor_same_table'] = (
+            round(seconds / same['seconds'], 2) if same['seconds'] else None)
+    return figures
 
 
 def main():

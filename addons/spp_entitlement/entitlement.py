@@ -19,7 +19,8 @@ from trytond.model import (
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
-from trytond.modules.spp_programs.action import now_in_seconds
+from trytond.modules.spp_programs.action import (
+    now_in_seconds, without_index_on)
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .exceptions import EntitlementError
@@ -140,6 +141,16 @@ class Entitlement(Workflow, ModelSQL, ModelView):
                     'depends': ['state'],
                     },
                 })
+
+    @classmethod
+    def __setup_indexes__(cls):
+        """Leave out the index on `cycle` alone that the ORM adds for the
+        cycle's One2Many: the (cycle, state) index serves every look-up by
+        cycle (and the foreign key's check), and each index costs every
+        prepared row an insertion and every approved row another (a state
+        change is never a HOT update)."""
+        super().__setup_indexes__()
+        cls._sql_indexes = without_index_on(cls._sql_indexes, 'cycle')
 
     @classmethod
     def default_state(cls):

@@ -10,10 +10,11 @@ import datetime as dt
 import secrets
 from decimal import Decimal
 
-from sql import For
+from sql import For, Null
+from sql.operators import Equal
 
 from trytond.i18n import gettext
-from trytond.model import ModelSQL, ModelView, Unique, fields
+from trytond.model import Exclude, ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
@@ -129,10 +130,22 @@ class Entitlement(metaclass=PoolMeta):
     def __setup__(cls):
         super().__setup__()
         t = cls.__table__()
+        # Codes are unique among the entitlements that have one: partial,
+        # so that the cash entitlements (no code) add no index entry when
+        # they are prepared or approved.
         cls._sql_constraints += [
-            ('code_unique', Unique(t, t.code),
+            ('code_exclude', Exclude(t, (t.code, Equal),
+                    where=t.code != Null),
                 'spp_entitlement.msg_voucher_code_unique'),
             ]
+
+    @classmethod
+    def __register__(cls, module):
+        table_h = cls.__table_handler__(module)
+        # Migration: the unique constraint on every code (NULLs included)
+        # became the partial exclusion constraint above.
+        table_h.drop_constraint('code_unique')
+        super().__register__(module)
 
     @classmethod
     def default_redeemed_amount(cls):

@@ -2,7 +2,8 @@ import datetime as dt
 from decimal import Decimal
 
 from trytond.exceptions import UserError
-from trytond.model.exceptions import DomainValidationError
+from trytond.model.exceptions import (
+    DomainValidationError, SQLConstraintError)
 from trytond.model.modelview import AccessButtonError
 from trytond.modules.spp_entitlement.exceptions import (
     EntitlementError, FundError, ItemValidationError)
@@ -371,6 +372,12 @@ class EntitlementTestCase(ModuleTestCase):
         self.assertEqual((correction.code, correction.redeemed_amount,
                 correction.state), (None, Decimal(0), 'draft'))
         self.assertEqual(Entitlement(two.id).state, 'cancelled')
+        # Codes are unique among the entitlements that have one; any
+        # number of them have none.
+        self.assertEqual(Entitlement.search_count([('code', '=', None)]), 1)
+        with self.assertRaisesRegex(SQLConstraintError,
+                'A voucher code is unique'):
+            Entitlement.write([correction], {'code': one.code})
 
 
 del ModuleTestCase
