@@ -8,7 +8,7 @@ from trytond.model.modelview import AccessButtonError
 from trytond.modules.spp_entitlement.exceptions import (
     EntitlementError, FundError, ItemValidationError)
 from trytond.modules.spp_entitlement.voucher import (
-    check_character, is_valid)
+    ALPHABET, CODE_LENGTH, check_character, is_valid, new_code)
 from trytond.modules.spp_programs.rule import RuleError
 from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
@@ -314,6 +314,14 @@ class EntitlementTestCase(ModuleTestCase):
         with self.assertRaisesRegex(EntitlementError, 'cancelled'):
             Entitlement.prepare(Cycle(cycle.id))
 
+
+    def test_new_code(self):
+        "Codes are valid, distinct and use every character in every place"
+        codes = [new_code() for _ in range(3000)]
+        self.assertTrue(all(is_valid(c) for c in codes))
+        self.assertEqual(len(set(codes)), len(codes))
+        for position in range(CODE_LENGTH):
+            self.assertEqual({c[position] for c in codes}, set(ALPHABET))
 
     @with_transaction()
     def test_voucher_issue_partial_redemption(self):
