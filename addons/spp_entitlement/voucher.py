@@ -38,7 +38,7 @@ def check_character(body):
 
 def new_code():
     """CODE_LENGTH characters from 5 random bits each (`secrets`: 80 bits,
-    as many draws of the alphabet, at a tenth of their cost) and the check
+    as many draws of the alphabet, at a sixth of their cost) and the check
     character."""
     bits = secrets.randbits(5 * CODE_LENGTH)
     body = ''.join(ALPHABET[(bits >> shift) & 31]
