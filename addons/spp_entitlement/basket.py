@@ -6,12 +6,12 @@ per matching beneficiary and then its basket lines (the item's quantities
 times the item's multiplier, rounded to each unit), in one INSERT ...
 SELECT for the vouchers and one per basket line. Redemption of the
 products is in voucher.py."""
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from sql import Literal
 from sql.aggregate import Count, Sum
 from sql.conditionals import Coalesce
-from sql.functions import CurrentTimestamp, Round
+from sql.functions import CurrentTimestamp
 
 from trytond.i18n import gettext
 from trytond.model import (
@@ -21,25 +21,19 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
 from .exceptions import ItemValidationError
+from .product_quantity import ProductQuantityMixin
 from .sqltools import invalidate_cache, number, typed
 
 
-class BasketLine(sequence_ordered(), ModelSQL, ModelView):
+class BasketLine(ProductQuantityMixin, sequence_ordered(), ModelSQL,
+        ModelView):
     "Voucher Basket Line"
     __name__ = 'spp.entitlement.item.basket_line'
     item = fields.Many2One('spp.entitlement.item', "Item", required=True,
         ondelete='CASCADE')
-    product = fields.Many2One('product.product', "Product", required=True,
-        ondelete='RESTRICT', domain=[('type', 'in', ['goods', 'assets'])])
     quantity = fields.Numeric("Quantity", digits=(16, 4), required=True,
         domain=[('quantity', '>', 0)],
         help="Per voucher, or per unit of the item's multiplier.")
-    uom = fields.Many2One('product.uom', "Unit", required=True,
-        ondelete='RESTRICT',
-        domain=[('category', '=', Eval('product_uom_category', -1))])
-    product_uom_category = fields.Function(fields.Many2One(
-            'product.uom.category', "Product UoM Category"),
-        'on_change_with_product_uom_category')
 
     @classmethod
     def __setup__(cls):
@@ -49,20 +43,6 @@ class BasketLine(sequence_ordered(), ModelSQL, ModelView):
             ('item_product_unique', Unique(t, t.item, t.product),
                 'spp_entitlement.msg_basket_product_unique'),
             ]
-
-    @fields.depends('product')
-    def on_change_with_product_uom_category(self, name=None):
-        if self.product:
-            return self.product.default_uom.category.id
-
-    @fields.depends('product', 'uom')
-    def on_change_product(self):
-        if self.product and (not self.uom
-                or self.uom.category != self.product.default_uom.category):
-            self.uom = self.product.default_uom
-
-    def get_rec_name(self, name):
-        return self.product.rec_name if self.product else str(self.id)
 
     @classmethod
     def validate_fields(cls, lines, field_names):
@@ -75,23 +55,12 @@ class BasketLine(sequence_ordered(), ModelSQL, ModelView):
                             product=line.product.rec_name,
                             quantity=line.quantity, uom=line.uom.rec_name))
 
-    @property
-    def _rounding(self):
-        return Decimal(str(self.uom.rounding))
-
-    def round(self, quantity):
-        "Round half up to the unit's rounding (as ROUND does in SQL)."
-        rounding = self._rounding
-        return (quantity / rounding).quantize(Decimal(1), ROUND_HALF_UP) \
-            * rounding
-
     def sql_quantity(self, multiplier):
         "SQL expression of the quantity for `multiplier` (None: once)."
         quantity = number(self.quantity)
         if multiplier is not None:
             quantity = quantity * multiplier
-        rounding = number(self._rounding)
-        return Round(quantity / rounding) * rounding
+        return self.sql_round(quantity)
 
 
 class EntitlementItem(metaclass=PoolMeta):

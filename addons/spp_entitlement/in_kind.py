@@ -5,12 +5,12 @@ prepared set-based into one in-kind entitlement per beneficiary and item.
 The quantity of a beneficiary is `quantity` × multiplier (the multiplier
 bounded by `max_multiplier`), capped at `max_quantity` (never raised) and
 rounded to the unit's rounding."""
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from sql import Literal, Null
 from sql.aggregate import Count, Sum
 from sql.conditionals import Coalesce, Least
-from sql.functions import CurrentTimestamp, Round
+from sql.functions import CurrentTimestamp
 
 from trytond.i18n import gettext
 from trytond.model import (
@@ -21,43 +21,23 @@ from trytond.transaction import Transaction
 
 from .exceptions import ItemValidationError
 from .item import RuleItemMixin
+from .product_quantity import ProductQuantityMixin
 from .sqltools import invalidate_cache, number, typed
 
 
-class InKindItem(RuleItemMixin, sequence_ordered(), ModelSQL, ModelView):
+class InKindItem(ProductQuantityMixin, RuleItemMixin, sequence_ordered(),
+        ModelSQL, ModelView):
     "In-Kind Entitlement Item"
     __name__ = 'spp.entitlement.in_kind_item'
     program = fields.Many2One('spp.program', "Program", required=True,
         ondelete='CASCADE')
-    product = fields.Many2One('product.product', "Product", required=True,
-        ondelete='RESTRICT', domain=[('type', 'in', ['goods', 'assets'])])
     quantity = fields.Numeric("Quantity", digits=(16, 4), required=True,
         domain=[('quantity', '>', 0)],
         help="Per beneficiary, or per unit of the multiplier.")
-    uom = fields.Many2One('product.uom', "Unit", required=True,
-        ondelete='RESTRICT',
-        domain=[('category', '=', Eval('product_uom_category', -1))])
-    product_uom_category = fields.Function(fields.Many2One(
-            'product.uom.category', "Product UoM Category"),
-        'on_change_with_product_uom_category')
     max_quantity = fields.Numeric("Maximum Quantity", digits=(16, 4),
         domain=['OR', ('max_quantity', '=', None),
             ('max_quantity', '>=', 0)],
         help="Caps the quantity of a beneficiary; never raises it.")
-
-    @fields.depends('product')
-    def on_change_with_product_uom_category(self, name=None):
-        if self.product:
-            return self.product.default_uom.category.id
-
-    @fields.depends('product', 'uom')
-    def on_change_product(self):
-        if self.product and (not self.uom
-                or self.uom.category != self.product.default_uom.category):
-            self.uom = self.product.default_uom
-
-    def get_rec_name(self, name):
-        return self.product.rec_name if self.product else str(self.id)
 
     @classmethod
     def validate_fields(cls, items, field_names):
@@ -71,16 +51,6 @@ class InKindItem(RuleItemMixin, sequence_ordered(), ModelSQL, ModelView):
                                 item=item.rec_name, quantity=value,
                                 uom=item.uom.rec_name))
 
-    @property
-    def _rounding(self):
-        return Decimal(str(self.uom.rounding))
-
-    def round(self, quantity):
-        "Round half up to the unit's rounding (as ROUND does in SQL)."
-        rounding = self._rounding
-        return (quantity / rounding).quantize(Decimal(1), ROUND_HALF_UP) \
-            * rounding
-
     def sql_quantity(self, party):
         "SQL expression of the quantity of the registrant row `party`."
         quantity = number(self.quantity)
@@ -88,8 +58,7 @@ class InKindItem(RuleItemMixin, sequence_ordered(), ModelSQL, ModelView):
             quantity = quantity * self.sql_multiplier(party)
         if self.max_quantity is not None:
             quantity = Least(quantity, number(self.max_quantity))
-        rounding = number(self._rounding)
-        return Round(quantity / rounding) * rounding
+        return self.sql_round(quantity)
 
     def compute_quantity(self, party):
         """The quantity of one registrant computed in Python (0 when the
