@@ -4,9 +4,7 @@ Each gets the Context and returns {'rows', 'seconds', 'orm', 'floor', ...};
 ORDER lists the lifecycle with the addon each stage needs. Stages of
 addons other engineers build plug in through bench/stage_<name>.py."""
 import importlib.util
-import random
 import statistics
-import threading
 import time
 import urllib.parse
 from dataclasses import dataclass
@@ -256,7 +254,6 @@ LOOKUP_THREADS = 4
 
 
 def stage_api_lookups(context):
-    import http.client
     api = bench_module('api')
     if api is None:
         raise NotBuilt("bench/api.py (gunicorn, API client) is missing")
@@ -268,39 +265,16 @@ def stage_api_lookups(context):
     server = SimpleNamespace(uri=context.uri, database=context.database,
         workers=2)
     key = api.make_client(server)
-    latencies, errors = [], []
-    lock = threading.Lock()
-    with api.gunicorn(server) as port:
-        stop_at = time.monotonic() + LOOKUP_SECONDS
+    load = bench_module('load')
 
-        def client(seed):
-            rng, mine, bad = random.Random(seed), [], 0
-            while time.monotonic() < stop_at:
-                code = rng.choice(codes)
-                path = (f'/{context.database}/api/v1/individuals/'
-                    + urllib.parse.quote(f'national_id|{code}'))
-                started = time.perf_counter()
-                try:
-                    connection = http.client.HTTPConnection(
-                        '127.0.0.1', port, timeout=60)
-                    connection.request('GET', path, headers={
-                            'Authorization': f'Bearer {key}'})
-                    response = connection.getresponse()
-                    response.read()
-                    connection.close()
-                    bad += response.status != 200
-                except OSError:
-                    bad += 1
-                mine.append(time.perf_counter() - started)
-            with lock:
-                latencies.extend(mine)
-                errors.append(bad)
-        threads = [threading.Thread(target=client, args=(i,))
-            for i in range(LOOKUP_THREADS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+    def lookup(rng):
+        path = (f'/{context.database}/api/v1/individuals/'
+            + urllib.parse.quote(f'national_id|{rng.choice(codes)}'))
+        return 'GET', path, None
+    with api.gunicorn(server) as port:
+        latencies, errors, _ = load.drive(port,
+            {'Authorization': f'Bearer {key}'}, lookup, LOOKUP_THREADS,
+            LOOKUP_SECONDS)
     Identifier = context.pool.get('party.identifier')
     sample = codes[:context.options.sample]
 
@@ -310,15 +284,14 @@ def stage_api_lookups(context):
                     ('code_compact', '=', code)], limit=1)
     orm_s, _ = timed(context, orm_lookups, commit=False)
     floor_s = _floor_lookups(context, sample)
-    ordered = sorted(latencies)
     return {
         'rows': len(latencies),
         'seconds': LOOKUP_SECONDS,
-        'http_errors': sum(errors),
+        'http_errors': errors,
         'clients': LOOKUP_THREADS,
         'gunicorn_workers': 2,
-        'p50_ms': round(statistics.median(ordered) * 1000, 1),
-        'p95_ms': round(ordered[int(0.95 * (len(ordered) - 1))] * 1000, 1),
+        'p50_ms': round(statistics.median(latencies) * 1000, 1),
+        'p95_ms': round(load.percentile(latencies, 0.95) * 1000, 1),
         'ratios': {'orm_vs_floor_per_lookup': round(orm_s / floor_s, 1)},
         'orm': {'what': "Identifier.search by national ID in process, "
             "one at a time", 'rows': len(sample),
