@@ -153,20 +153,8 @@ class Entitlement(metaclass=PoolMeta):
         live one of this item beyond draft; the multiplier is NULL when
         the item has none, and a beneficiary whose multiplier is 0 gets
         no voucher."""
-        pool = Pool()
-        CycleMembership = pool.get('spp.cycle.membership')
-        Party = pool.get('party.party')
-        membership = CycleMembership.__table__()
-        party = Party.__table__()
-        from_ = membership.join(party,
-            condition=membership.registrant == party.id)
-        condition = item.condition_query()
-        if condition is not None:
-            from_ = from_.join(condition, condition=condition.id == party.id)
-        where = membership.cycle == cycle.id
-        unsettled = cls._unsettled(cycle, membership, 'voucher', item.id)
-        if unsettled is not None:
-            where &= unsettled
+        from_, membership, party, where = cls._item_beneficiaries(
+            cycle, item, 'voucher')
         if item.multiplier_field:
             multiplier = item.sql_multiplier(party)
             where &= multiplier > 0

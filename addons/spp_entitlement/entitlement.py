@@ -372,6 +372,28 @@ class Entitlement(Workflow, ModelSQL, ModelView):
                 & (existing.cycle_membership == membership.id)))
 
     @classmethod
+    def _item_beneficiaries(cls, cycle, item, kind):
+        """(from, membership table, party table, where) of the cycle's
+        beneficiaries matching `item`'s condition who have no live
+        entitlement of `kind` for it beyond draft: what an in-kind or a
+        basket item's preparation selects from."""
+        pool = Pool()
+        CycleMembership = pool.get('spp.cycle.membership')
+        Party = pool.get('party.party')
+        membership = CycleMembership.__table__()
+        party = Party.__table__()
+        from_ = membership.join(party,
+            condition=membership.registrant == party.id)
+        condition = item.condition_query()
+        if condition is not None:
+            from_ = from_.join(condition, condition=condition.id == party.id)
+        where = membership.cycle == cycle.id
+        unsettled = cls._unsettled(cycle, membership, kind, item.id)
+        if unsettled is not None:
+            where &= unsettled
+        return from_, membership, party, where
+
+    @classmethod
     def preview(cls, cycle):
         "(count, total amount, total fee) that preparing would write."
         cls.check_preparable(cycle)

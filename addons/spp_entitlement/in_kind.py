@@ -15,7 +15,7 @@ from sql.functions import CurrentTimestamp
 from trytond.i18n import gettext
 from trytond.model import (
     Index, ModelSQL, ModelView, fields, sequence_ordered)
-from trytond.pool import Pool, PoolMeta
+from trytond.pool import PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
@@ -125,20 +125,8 @@ class Entitlement(metaclass=PoolMeta):
         """Sub-query (membership, registrant, quantity) of the in-kind
         entitlements `item` gives to the cycle's beneficiaries who have
         no live one of this item beyond draft."""
-        pool = Pool()
-        CycleMembership = pool.get('spp.cycle.membership')
-        Party = pool.get('party.party')
-        membership = CycleMembership.__table__()
-        party = Party.__table__()
-        from_ = membership.join(party,
-            condition=membership.registrant == party.id)
-        condition = item.condition_query()
-        if condition is not None:
-            from_ = from_.join(condition, condition=condition.id == party.id)
-        where = membership.cycle == cycle.id
-        unsettled = cls._unsettled(cycle, membership, 'in_kind', item.id)
-        if unsettled is not None:
-            where &= unsettled
+        from_, membership, party, where = cls._item_beneficiaries(
+            cycle, item, 'in_kind')
         return from_.select(
             membership.id.as_('membership'),
             membership.registrant.as_('registrant'),
