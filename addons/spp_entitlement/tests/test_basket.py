@@ -1,5 +1,4 @@
 "Basket vouchers: a voucher item with products instead of an amount."
-import unittest
 from decimal import Decimal
 
 from trytond.model.exceptions import SQLConstraintError
@@ -7,11 +6,11 @@ from trytond.modules.spp_entitlement.exceptions import (
     EntitlementError, ItemValidationError)
 from trytond.modules.spp_registry.tests.tools import get_ref
 from trytond.pool import Pool
-from trytond.tests.test_tryton import (
-    activate_module, drop_db, with_transaction)
+from trytond.tests.test_tryton import with_transaction
 
 from .tools import (
-    approved_cycle, cash_program, create_product, household, post_fund)
+    EntitlementDatabaseTestCase, approved_cycle, cash_program,
+    create_product, household, post_fund)
 
 
 def basket_program(rice, oil, cash=None):
@@ -45,18 +44,8 @@ def issued(cycle):
                 ('kind', '=', 'voucher'), ('slot', '=', 1)])}
 
 
-class BasketTestCase(unittest.TestCase):
+class BasketTestCase(EntitlementDatabaseTestCase):
     "Test basket vouchers"
-
-    @classmethod
-    def setUpClass(cls):
-        # A database of its own: scenarios run in the same process commit.
-        drop_db()
-        activate_module('spp_entitlement')
-
-    @classmethod
-    def tearDownClass(cls):
-        drop_db()
 
     @with_transaction()
     def test_amount_or_basket(self):

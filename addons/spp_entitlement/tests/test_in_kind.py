@@ -1,5 +1,4 @@
 "In-kind entitlements: products in a unit, per condition and multiplier."
-import unittest
 from decimal import Decimal
 
 from trytond.model.exceptions import SQLConstraintError
@@ -9,12 +8,11 @@ from trytond.modules.spp_entitlement.exceptions import (
 from trytond.modules.spp_programs.rule import RuleError
 from trytond.modules.spp_registry.tests.tools import get_ref
 from trytond.pool import Pool
-from trytond.tests.test_tryton import (
-    activate_module, drop_db, with_transaction)
+from trytond.tests.test_tryton import with_transaction
 
 from .tools import (
-    approved_cycle, cash_program, create_product, household, rice_and_oil,
-    standard_items)
+    EntitlementDatabaseTestCase, approved_cycle, cash_program,
+    create_product, household, rice_and_oil, standard_items)
 
 
 def in_kind(cycle):
@@ -26,18 +24,8 @@ def in_kind(cycle):
                 ('kind', '=', 'in_kind'), ('slot', '=', 1)])}
 
 
-class InKindTestCase(unittest.TestCase):
+class InKindTestCase(EntitlementDatabaseTestCase):
     "Test in-kind entitlement items"
-
-    @classmethod
-    def setUpClass(cls):
-        # A database of its own: scenarios run in the same process commit.
-        drop_db()
-        activate_module('spp_entitlement')
-
-    @classmethod
-    def tearDownClass(cls):
-        drop_db()
 
     @with_transaction()
     def test_rice_and_oil_for_households_with_children(self):

@@ -1,17 +1,15 @@
 "The create-program wizard with the entitlement defaults of spp_entitlement."
-import unittest
 from decimal import Decimal
 
 from trytond.modules.spp_entitlement.exceptions import ItemValidationError
 from trytond.modules.spp_programs.tests.test_module import (
     create_currency, create_user)
 from trytond.pool import Pool
-from trytond.tests.test_tryton import (
-    activate_module, drop_db, with_transaction)
+from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
-from .tools import approved_cycle, household
-
+from .tools import (
+    EntitlementDatabaseTestCase, approved_cycle, household)
 
 def run_wizard(currency, **values):
     """Run spp.program.create through the ORM as a client does (create,
@@ -33,18 +31,8 @@ def run_wizard(currency, **values):
     return result
 
 
-class ProgramWizardTestCase(unittest.TestCase):
+class ProgramWizardTestCase(EntitlementDatabaseTestCase):
     "Test the entitlement defaults of the create-program wizard"
-
-    @classmethod
-    def setUpClass(cls):
-        # A database of its own: scenarios run in the same process commit.
-        drop_db()
-        activate_module('spp_entitlement')
-
-    @classmethod
-    def tearDownClass(cls):
-        drop_db()
 
     @with_transaction()
     def test_start_form_offers_entitlement_fields(self):

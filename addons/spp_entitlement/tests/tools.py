@@ -1,4 +1,5 @@
 "Helpers shared by the entitlement tests and the payment tests."
+import unittest
 from decimal import Decimal
 
 from trytond.modules.spp_programs.tests.test_module import (
@@ -6,6 +7,7 @@ from trytond.modules.spp_programs.tests.test_module import (
 from trytond.modules.spp_registry.tests.tools import (
     create_household, years_ago)
 from trytond.pool import Pool
+from trytond.tests.test_tryton import activate_module, drop_db
 from trytond.transaction import Transaction
 
 
@@ -107,3 +109,17 @@ def as_user(user):
 
 __all__ = ['create_user', 'household', 'cash_program', 'standard_items',
     'approved_cycle', 'post_fund', 'create_product', 'rice_and_oil']
+
+
+class EntitlementDatabaseTestCase(unittest.TestCase):
+    """A test case with a database of its own, spp_entitlement activated:
+    the scenarios run in the same process commit theirs."""
+
+    @classmethod
+    def setUpClass(cls):
+        drop_db()
+        activate_module('spp_entitlement')
+
+    @classmethod
+    def tearDownClass(cls):
+        drop_db()
