@@ -11,6 +11,12 @@ ID, by set-based SQL (the ORM path would take minutes per 100,000; the API
 reads them the same way). Re-runs reuse it. The load generator runs on the
 same machine as the server and takes CPU from it: the figures are a floor.
 
+Each kind of lookup runs twice: closed loop (every client sends again as
+soon as it is answered: the most the server answers, and a latency that
+is just clients / throughput), then at a fixed offered rate (`--rate`,
+default 500 requests/s, the target) from the same clients, timed from each
+request's scheduled time: the latency users see at that load.
+
 Targets (issue 8): p95 <= 50 ms for a lookup, >= 500 requests/s on 2 cores,
 export >= 20,000 records/s.
 """
@@ -211,7 +217,7 @@ def dci_body(number):
 
 def load_worker(args):
     "One process of the load generator: threads issuing lookups."
-    port, database, key, kind, size, threads, duration, seed = args
+    port, database, key, kind, size, threads, duration, seed, rate = args
     headers = {'Authorization': f'Bearer {key}',
         'Content-Type': 'application/json'}
 
@@ -223,7 +229,7 @@ def load_worker(args):
         return ('POST', f'/{database}/api/v1/registry/sync/search',
             dci_body(number))
     latencies, errors, _ = load.drive(port, headers, make_request, threads,
-        duration, seed=seed)
+        duration, seed=seed, rate=rate)
     return latencies, errors
 
 
@@ -253,12 +259,15 @@ def tree_cpu_seconds(pid, database=None):
     return total / tick
 
 
-def lookups(options, port, key, kind):
+def lookups(options, port, key, kind, rate=None):
+    """Lookups by `options.clients` clients: closed loop (as fast as the
+    server answers), or at `rate` requests/s offered in all."""
     processes = max(1, min(options.load_processes, options.clients))
     per_process = [options.clients // processes
         + (i < options.clients % processes) for i in range(processes)]
     args = [(port, options.database, key, kind, options.size, threads,
-            options.duration, seed)
+            options.duration, seed,
+            rate * threads / options.clients if rate else None)
         for seed, threads in enumerate(per_process)]
     server_pid = getattr(options, 'server_pid', None)
     cpu_before = tree_cpu_seconds(server_pid) if server_pid else None
@@ -272,6 +281,7 @@ def lookups(options, port, key, kind):
     latencies = [v for r in results for v in r[0]]
     errors = sum(r[1] for r in results)
     return {
+        'offered_requests_per_s': rate or 'closed loop',
         **load.summary(latencies, errors, options.duration),
         'seconds': round(elapsed, 1),
         # Server (gunicorn workers) CPU per request: on a shared machine
@@ -322,6 +332,8 @@ def main():
     parser.add_argument('--clients', type=int, default=50)
     parser.add_argument('--load-processes', type=int, default=2)
     parser.add_argument('--duration', type=float, default=20)
+    parser.add_argument('--rate', type=float, default=500,
+        help="requests/s offered in the fixed-rate runs (0: none)")
     parser.add_argument('--export-seconds', type=float, default=20)
     options = parser.parse_args()
 
@@ -338,6 +350,10 @@ def main():
         for kind in ['rest', 'dci']:
             log(f"{kind} lookups by national ID, {options.clients} clients")
             figures[f'{kind}_lookup'] = lookups(options, port, key, kind)
+            if options.rate:
+                log(f"{kind} lookups at {options.rate:g} requests/s")
+                figures[f'{kind}_lookup_at_rate'] = lookups(
+                    options, port, key, kind, options.rate)
         log("export")
         figures['export'] = export(options, port, key)
     print(json.dumps(figures, indent=2))

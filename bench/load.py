@@ -4,7 +4,15 @@ for a fixed time, one connection per request, timing every answer.
 
 A driver gives `make_request(rng) -> (method, path, body)` and
 `check(status, data) -> (ok, value)`; `value` (e.g. a match count) is
-collected for the successful answers."""
+collected for the successful answers.
+
+Without `rate` the loop is closed: each client sends its next request as
+soon as the last one is answered, which measures the most the server can
+answer (and a latency that is only clients / throughput). With `rate`
+(requests/s offered by all clients together) each client sends on a fixed
+schedule, and a latency counts from the scheduled time, so a request
+delayed by a slow earlier one is counted as late (no coordinated
+omission): the latency a user sees at that load."""
 import http.client
 import os
 import random
@@ -24,19 +32,29 @@ def status_ok(status, data):
 
 
 def drive(port, headers, make_request, clients, duration, check=status_ok,
-        seed=0, timeout=60):
-    """Run `clients` threads for `duration` seconds; return (latencies in
-    seconds, error count, values returned by check for good answers)."""
+        seed=0, timeout=60, rate=None):
+    """Run `clients` threads for `duration` seconds, closed loop or at
+    `rate` requests/s in all; return (latencies in seconds, error count,
+    values returned by check for good answers)."""
     latencies, errors, values = [], [], []
     lock = threading.Lock()
     stop_at = time.monotonic() + duration
+    interval = clients / rate if rate else None
 
     def client(index):
         rng = random.Random(seed * 1000 + index)
         mine, bad, found = [], 0, []
+        # Clients start spread over one interval, not all at once.
+        scheduled = time.perf_counter() + (
+            interval * index / clients if interval else 0)
         while time.monotonic() < stop_at:
             method, path, body = make_request(rng)
-            started = time.perf_counter()
+            if interval:
+                time.sleep(max(0, scheduled - time.perf_counter()))
+                started = scheduled
+                scheduled += interval
+            else:
+                started = time.perf_counter()
             try:
                 connection = http.client.HTTPConnection('127.0.0.1', port,
                     timeout=timeout)

@@ -3,7 +3,9 @@ from decimal import Decimal
 
 from sql import Cast, Literal
 
-from trytond.transaction import Transaction
+# The same helpers as the program actions: one definition of each.
+from trytond.modules.spp_programs.action import (  # noqa: F401
+    analyze_table, invalidate_cache)
 
 
 def typed(Model, name, value):
@@ -15,12 +17,3 @@ def typed(Model, name, value):
 def number(value):
     "A decimal literal typed NUMERIC (SQLite receives Decimal as bytes)."
     return Cast(Literal(str(Decimal(value))), 'NUMERIC')
-
-
-def invalidate_cache(*models):
-    "Forget cached values of models after they were updated in SQL."
-    transaction = Transaction()
-    transaction.counter += 1
-    for cache in transaction.cache.values():
-        for model in models:
-            cache.pop(model.__name__, None)

@@ -18,7 +18,9 @@ from trytond import config
 from trytond.i18n import gettext
 from trytond.model import (
     Index, ModelSQL, ModelView, Unique, Workflow, fields)
-from trytond.modules.spp_entitlement.sqltools import invalidate_cache, typed
+from trytond.modules.spp_entitlement.sqltools import (
+    analyze_table, invalidate_cache, typed)
+from trytond.modules.spp_programs.action import without_index_on
 from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
@@ -287,6 +289,11 @@ class PaymentBatch(Workflow, ModelSQL, ModelView):
         batches = cls.create([{'cycle': cycle.id, 'number': last + n,
                     'provider': provider}
                 for n in range(1, (count - 1) // size + 2)])
+        # With the statistics of an empty batch table the planner takes
+        # the new batches for one row and recomputes the ranked
+        # entitlements once per batch (quadratic: 160 s instead of 30 s
+        # for 80 batches of 10,000).
+        analyze_table(cls)
         attempt = previous.select(Coalesce(Max(previous.attempt), 0) + 1,
             where=previous.entitlement == entitlement.id)
         ranked = entitlement.select(entitlement.id.as_('entitlement'),
@@ -372,11 +379,13 @@ class Payment(Workflow, ModelSQL, ModelView):
             ('reference_unique', Unique(t, t.reference),
                 'spp_payment.msg_payment_reference_unique'),
             ]
+        # (batch, state) serves the look-ups by batch and the unique
+        # (entitlement, slot) those by entitlement: an index on batch or
+        # entitlement alone would only slow down every bulk INSERT.
         cls._sql_indexes.update({
                 Index(t, (t.batch, Index.Range()),
                     (t.state, Index.Equality())),
                 Index(t, (t.cycle, Index.Range())),
-                Index(t, (t.entitlement, Index.Range())),
                 })
         cls._order = [('batch', 'DESC'), ('id', 'ASC')]
         cls._transitions |= {
@@ -384,6 +393,12 @@ class Payment(Workflow, ModelSQL, ModelView):
             ('sent', 'paid'),
             ('sent', 'failed'),
             }
+
+    @classmethod
+    def __setup_indexes__(cls):
+        super().__setup_indexes__()
+        cls._sql_indexes = without_index_on(
+            without_index_on(cls._sql_indexes, 'batch'), 'entitlement')
 
     @classmethod
     def default_state(cls):
