@@ -5,8 +5,8 @@ the eligible population is the ORM's own query for the program's domain
 (`Party.search(domain, query=True)`) used as a sub-query, so a national
 registry is enrolled in one INSERT ... SELECT and a few UPDATEs. Each one
 is idempotent: a re-run changes nothing that is already right."""
-from sql import Literal, Union, Window
-from sql.aggregate import Count, Max, Min
+from sql import Literal, Null, Union, Window
+from sql.aggregate import Max, Min
 from sql.functions import CurrentTimestamp
 from sql.operators import Exists
 
@@ -191,10 +191,12 @@ class EnrolmentMixin:
         pm = cls.__table__()
         in_program = member.join(pm, condition=(pm.registrant == member.group)
             & (pm.program == program.id) & pm.state.in_(IN_PROGRAM))
+        # Two groups differ when the smallest and the largest do: a hash
+        # aggregate, where COUNT(DISTINCT) would sort millions of rows.
         shared = in_program.select(member.individual,
             where=GroupMembership.active_condition(member, today),
             group_by=[member.individual],
-            having=Count(member.group, distinct=True) > 1)
+            having=Min(member.group) != Max(member.group))
         return member2.select(member2.group,
             where=GroupMembership.active_condition(member2, today)
             & member2.individual.in_(shared))
@@ -204,6 +206,12 @@ class EnrolmentMixin:
         """Registrants of the program holding an ID number (type and code)
         that another registrant of the program holds; for households the
         IDs of their active members count.
+
+        Only IDs of types whose numbers are not unique are looked at: the
+        database already keeps two registrants from holding the same
+        number of a unique type (`unique_code`), so such a number can only
+        be shared by one member of two households, which the shared-member
+        check flags.
 
         One pass over the IDs: within each (type, code) the smallest and
         the largest registrant differ when two registrants share it."""
@@ -224,7 +232,7 @@ class EnrolmentMixin:
         today = pool.get('ir.date').today()
         pm, ident = cls.__table__(), Identifier.__table__()
         keys = pm.join(ident, condition=(ident.party == pm.registrant)
-            & (ident.active == Literal(True))
+            & (ident.active == Literal(True)) & (ident.unique_code == Null)
             ).select(pm.registrant, ident.type, ident.code_compact,
                 where=(pm.program == program.id) & pm.state.in_(IN_PROGRAM))
         if program.target_type == 'group':
@@ -236,6 +244,7 @@ class EnrolmentMixin:
                 condition=member.group == pm2.registrant
                 ).join(ident2, condition=(ident2.party == member.individual)
                 & (ident2.active == Literal(True))
+                & (ident2.unique_code == Null)
                 ).select(pm2.registrant, ident2.type, ident2.code_compact,
                     where=(pm2.program == program.id)
                     & pm2.state.in_(IN_PROGRAM)
