@@ -207,15 +207,13 @@ class EnrolmentMixin:
         that another registrant of the program holds; for households the
         IDs of their active members count.
 
-        Only IDs of types whose numbers are not unique are looked at: the
-        database already keeps two registrants from holding the same
-        number of a unique type (`unique_code`), so such a number can only
-        be shared by one member of two households, which the shared-member
-        check flags.
-
-        One pass over the IDs: within each (type, code) the smallest and
-        the largest registrant differ when two registrants share it."""
-        keys = cls._id_keys(program)
+        Only IDs of the types `_shareable_id_types` gives are looked at.
+        One pass over them: within each (type, code) the smallest and the
+        largest registrant differ when two registrants share it."""
+        types = cls._shareable_id_types()
+        if not types:
+            return None
+        keys = cls._id_keys(program, types)
         same_id = Window([keys.type, keys.code_compact])
         spread = keys.select(keys.registrant,
             Min(keys.registrant, window=same_id).as_('first'),
@@ -224,15 +222,31 @@ class EnrolmentMixin:
             where=spread.first != spread.last)
 
     @classmethod
-    def _id_keys(cls, program):
-        "Query of (registrant, type, code_compact) for the program's IDs."
+    def _shareable_id_types(cls):
+        """ID types of which two IDs may hold the same number: those with
+        an ID without `unique_code`. Two IDs that both have one never share
+        a number (its UNIQUE constraint), so a shared number involves an
+        ID without it. That leaves out the national ID of a registry,
+        whose number is held once: its only sharing is one member of two
+        households, which the shared-member check flags."""
+        Identifier = Pool().get('party.identifier')
+        ident = Identifier.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*ident.select(ident.type,
+                where=ident.unique_code == Null, group_by=[ident.type]))
+        return [type_ for type_, in cursor]
+
+    @classmethod
+    def _id_keys(cls, program, types):
+        """Query of (registrant, type, code_compact) for the program's IDs
+        of `types`."""
         pool = Pool()
         Identifier = pool.get('party.identifier')
         GroupMembership = pool.get('spp.group.membership')
         today = pool.get('ir.date').today()
         pm, ident = cls.__table__(), Identifier.__table__()
         keys = pm.join(ident, condition=(ident.party == pm.registrant)
-            & (ident.active == Literal(True)) & (ident.unique_code == Null)
+            & (ident.active == Literal(True)) & ident.type.in_(types)
             ).select(pm.registrant, ident.type, ident.code_compact,
                 where=(pm.program == program.id) & pm.state.in_(IN_PROGRAM))
         if program.target_type == 'group':
@@ -244,7 +258,7 @@ class EnrolmentMixin:
                 condition=member.group == pm2.registrant
                 ).join(ident2, condition=(ident2.party == member.individual)
                 & (ident2.active == Literal(True))
-                & (ident2.unique_code == Null)
+                & ident2.type.in_(types)
                 ).select(pm2.registrant, ident2.type, ident2.code_compact,
                     where=(pm2.program == program.id)
                     & pm2.state.in_(IN_PROGRAM)

@@ -431,5 +431,30 @@ class ProgramsTestCase(ModuleTestCase):
                 ('program', '=', people.id), ('state', '=', 'duplicated')])
         self.assertEqual({m.duplicate_reason for m in dupes}, {'shared_id'})
 
+    @with_transaction()
+    def test_deduplication_type_made_unique(self):
+        "A number entered before its type became unique is still compared"
+        pool = Pool()
+        Program = pool.get('spp.program')
+        Party = pool.get('party.party')
+        IdType = pool.get('spp.id.type')
+        population(create_areas())
+        voter, = IdType.create([{'name': "Voter Card", 'code': 'voter',
+                    'unique': False}])
+        ana, bia = Party.search([('name', 'in', ['Ana', 'Bia'])])
+        Party.write([ana], {'identifiers': [('create', [
+                            {'type': 'voter', 'code': 'V-1'}])]})
+        # Made unique afterwards: Ana's number has no unique code, so the
+        # database does not stop Bia from getting the same one.
+        IdType.write([voter], {'unique': True})
+        Party.write([bia], {'identifiers': [('create', [
+                            {'type': 'voter', 'code': 'V-1'}])]})
+        people = create_program(
+            'age >= 18', target='individual', code='IND')
+        Program.import_eligible([people])
+        Program.enrol([people])
+        self.assertEqual(states(people), {'Ana': 'duplicated',
+                'Bia': 'duplicated', 'Dede': 'enrolled'})
+
 
 del ModuleTestCase
