@@ -5,7 +5,7 @@ from sql import Cast, Literal
 
 # The same helpers as the program actions: one definition of each.
 from trytond.modules.spp_programs.action import (  # noqa: F401
-    analyze_table, invalidate_cache)
+    invalidate_cache)
 
 
 def typed(Model, name, value):

@@ -18,9 +18,9 @@ from trytond import config
 from trytond.i18n import gettext
 from trytond.model import (
     Index, ModelSQL, ModelView, Unique, Workflow, fields)
-from trytond.modules.spp_entitlement.sqltools import (
-    analyze_table, invalidate_cache, typed)
-from trytond.modules.spp_programs.action import without_index_on
+from trytond.modules.spp_entitlement.sqltools import invalidate_cache, typed
+from trytond.modules.spp_programs.action import (
+    analyze_table, without_index_on)
 from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
@@ -398,7 +398,7 @@ class Payment(Workflow, ModelSQL, ModelView):
     def __setup_indexes__(cls):
         super().__setup_indexes__()
         cls._sql_indexes = without_index_on(
-            without_index_on(cls._sql_indexes, 'batch'), 'entitlement')
+            cls._sql_indexes, 'batch', 'entitlement')
 
     @classmethod
     def default_state(cls):

@@ -32,13 +32,13 @@ def analyze_table(Model):
         cursor.execute(f'ANALYZE "{Model._table}"')
 
 
-def without_index_on(indexes, column):
-    """The indexes but the one on `column` alone: a unique constraint
+def without_index_on(indexes, *columns):
+    """The indexes but those on one of `columns` alone: a unique constraint
     starting with the column serves its look-ups already, and each extra
     index slows down every bulk INSERT and UPDATE."""
     return {index for index in indexes
         if not (len(index.expressions) == 1
-            and getattr(index.expressions[0][0], 'name', None) == column
+            and getattr(index.expressions[0][0], 'name', None) in columns
             and not index.options.get('where'))}
 
 
