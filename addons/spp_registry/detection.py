@@ -162,8 +162,9 @@ class DuplicateDetection:
     def _detect_same_id(cls):
         """Pairs holding the same number of the same ID type, except types
         declared shareable (unique unticked). Unique types are refused by
-        the database already; this finds numbers loaded before a type was
-        made unique and numbers of Tryton's own identifier types."""
+        the database already; this finds numbers held twice of a type made
+        unique before the registry checked the numbers already entered,
+        and numbers of Tryton's own identifier types."""
         pool = Pool()
         Identifier = pool.get('party.identifier')
         IdType = pool.get('spp.id.type')

@@ -4,17 +4,28 @@ An ID type sets the format (regular expression), an optional python-stdnum
 validator and whether numbers are unique. Uniqueness is enforced by the
 database: `unique_code` holds "type:number" for unique types (NULL
 otherwise) under a UNIQUE constraint, which both SQLite and PostgreSQL
-honour while ignoring NULLs."""
+honour while ignoring NULLs. Ticking or unticking *Unique* of a type in
+use recomputes the unique_code of its identifiers in SQL."""
 import importlib
 import re
+
+from sql import Literal, Null, Window
+from sql.aggregate import Count
+from sql.operators import Concat
 
 from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, Index, ModelSQL, ModelView, Unique, fields)
-from trytond.model.exceptions import ValidationError
+from trytond.model.exceptions import AccessError, ValidationError
 from trytond.pool import Pool, PoolMeta
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
+
+from .detection import invalidate_cache
+
+# How many of the numbers held more than once the refusal to make a type
+# unique lists.
+HELD_TWICE_SHOWN = 10
 
 
 def load_validator(name):
@@ -102,6 +113,73 @@ class IdType(DeactivableMixin, ModelSQL, ModelView):
         return cache['by_code']
 
     @classmethod
+    def check_modification(cls, mode, id_types, values=None, external=False):
+        """Keep the code of a type in use, which its identifiers store, and
+        refuse to make a type unique while one of its numbers is held more
+        than once."""
+        super().check_modification(
+            mode, id_types, values=values, external=external)
+        if mode == 'delete':
+            for id_type in id_types:
+                if id_type.in_use():
+                    raise AccessError(gettext(
+                            'spp_registry.msg_id_type_delete_in_use',
+                            type=id_type.rec_name))
+        elif mode == 'write':
+            for id_type in id_types:
+                if ('code' in values and values['code'] != id_type.code
+                        and id_type.in_use()):
+                    raise AccessError(gettext(
+                            'spp_registry.msg_id_type_code_in_use',
+                            type=id_type.rec_name, code=id_type.code))
+                if values.get('unique') and not id_type.unique:
+                    id_type.check_numbers_held_once()
+
+    def in_use(self):
+        "Whether an identifier, archived or not, has this type."
+        Identifier = Pool().get('party.identifier')
+        table = Identifier.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.select(Literal(1),
+                where=table.type == self.code, limit=1))
+        return bool(cursor.fetchone())
+
+    def check_numbers_held_once(self):
+        """Refuse, listing the first of them, the numbers of this type that
+        several identifiers hold: the UNIQUE constraint would refuse their
+        unique_code. Archived identifiers count, as they keep theirs."""
+        Identifier = Pool().get('party.identifier')
+        table = Identifier.__table__()
+        cursor = Transaction().connection.cursor()
+        # The window counts the numbers the HAVING keeps, in all.
+        cursor.execute(*table.select(table.code_compact,
+                Count(table.code_compact, window=Window([])),
+                where=table.type == self.code,
+                group_by=[table.code_compact],
+                having=Count(table.id) > 1,
+                order_by=[table.code_compact.asc],
+                limit=HELD_TWICE_SHOWN))
+        rows = cursor.fetchall()
+        if rows:
+            raise ValidationError(gettext(
+                    'spp_registry.msg_id_type_numbers_held_twice',
+                    type=self.rec_name, count=rows[0][1],
+                    numbers=', '.join(number for number, _ in rows)))
+
+    @classmethod
+    def write(cls, *args):
+        actions = iter(args)
+        flipped = set()
+        for id_types, values in zip(actions, actions):
+            if 'unique' in values:
+                flipped.update(t.id for t in id_types
+                    if t.unique != bool(values['unique']))
+        super().write(*args)
+        if flipped:
+            Identifier = Pool().get('party.identifier')
+            Identifier.recompute_unique_codes(cls.browse(list(flipped)))
+
+    @classmethod
     def on_modification(cls, mode, records, field_names=None):
         super().on_modification(mode, records, field_names=field_names)
         Transaction().get_cache().pop('_spp_id_types', None)
@@ -131,12 +209,44 @@ class Identifier(metaclass=PoolMeta):
         return types + [(t.code, t.name) for t in IdType.by_code().values()]
 
     @classmethod
-    def _unique_code(cls, type_, code):
+    def _unique_code(cls, type_, code_compact):
         IdType = Pool().get('spp.id.type')
         id_type = IdType.by_code().get(type_)
-        if id_type and id_type.unique and code:
-            return f'{type_}:{code}'
+        if id_type and id_type.unique and code_compact:
+            return f'{type_}:{code_compact}'
         return None
+
+    @classmethod
+    def stored_unique_code(cls, type_, code):
+        """The unique_code an identifier of `type_` numbered `code`, as
+        typed, stores: made of the number's compact form, which the party
+        module derives for a type named after a python-stdnum module
+        (76.086.428-5 is 760864285 for cl_rut)."""
+        return cls.preprocess_values(
+            'create', {'type': type_, 'code': code}).get('unique_code')
+
+    @classmethod
+    def recompute_unique_codes(cls, id_types):
+        """Set the unique_code of every identifier of `id_types` from their
+        Unique flag, one UPDATE per type.
+
+        No history rows are written: unique_code is a technical column
+        derived from the type's flag and code_compact, which the history
+        keeps; copying millions of rows into the history, stamped as
+        changed by the administrator, would record no change of any ID."""
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        for id_type in id_types:
+            if id_type.unique:
+                cursor.execute(*table.update([table.unique_code],
+                        [Concat(f'{id_type.code}:', table.code_compact)],
+                        where=(table.type == id_type.code)
+                        & (table.unique_code == Null)))
+            else:
+                cursor.execute(*table.update([table.unique_code], [Null],
+                        where=(table.type == id_type.code)
+                        & (table.unique_code != Null)))
+        invalidate_cache(cls.__name__)
 
     @classmethod
     def preprocess_values(cls, mode, values):
@@ -197,22 +307,23 @@ class Identifier(metaclass=PoolMeta):
 
         The UNIQUE constraint on unique_code stays the final guard; this
         check runs first so the caseworker reads which number clashes."""
-        IdType = Pool().get('spp.id.type')
         wanted = {}
         for type_, code in numbers:
-            unique_code = cls._unique_code(type_, code)
+            unique_code = cls.stored_unique_code(type_, code)
             if not unique_code:
                 continue
             if unique_code in wanted:
                 cls._raise_duplicate(type_, code)
             wanted[unique_code] = (type_, code)
-        for sub_codes in grouped_slice(list(wanted), 1000):
-            others = cls.search([
-                    ('unique_code', 'in', list(sub_codes)),
-                    ('id', 'not in', exclude_ids),
-                    ], limit=1)
-            if others:
-                cls._raise_duplicate(others[0].type, others[0].code)
+        # Archived identifiers keep their unique_code, and so their number.
+        with Transaction().set_context(active_test=False):
+            for sub_codes in grouped_slice(list(wanted), 1000):
+                others = cls.search([
+                        ('unique_code', 'in', list(sub_codes)),
+                        ('id', 'not in', exclude_ids),
+                        ], limit=1)
+                if others:
+                    cls._raise_duplicate(others[0].type, others[0].code)
 
     @classmethod
     def _raise_duplicate(cls, type_, code):

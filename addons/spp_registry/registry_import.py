@@ -403,10 +403,11 @@ def check_identifiers(members):
     keyed = []
     for member in members:
         for column, type_, code in member.identifiers:
-            key = Identifier._unique_code(type_, code)
+            # As stored: 76.086.428-5 and 760864285 are one RUT.
+            key = Identifier.stored_unique_code(type_, code)
             if not key:
                 continue
-            keyed.append((key, column, member))
+            keyed.append((key, column, member, type_, code))
             if key in first_row:
                 errors.append(RowError(member.row, column, _msg(
                             'id_duplicate_file',
@@ -415,9 +416,8 @@ def check_identifiers(members):
             else:
                 first_row[key] = member.row
     held = registered_unique_codes(first_row)
-    for key, column, member in keyed:
+    for key, column, member, type_, code in keyed:
         if key in held:
-            type_, code = key.split(':', 1)
             errors.append(RowError(member.row, column, _msg(
                         'id_duplicate_db', type=IdType.by_code()[type_].name,
                         code=code), member.household))

@@ -241,6 +241,30 @@ class RegistryImportTestCase(TestCase):
         self.assertReports(result, 4, 'id_national_id', 'already registered')
 
     @with_transaction()
+    def test_duplicate_id_written_otherwise(self):
+        "An ID number written with other separators is the same number"
+        pool = Pool()
+        Party = pool.get('party.party')
+        pool.get('spp.id.type').create([{'name': "Chilean RUT",
+                    'code': 'cl_rut', 'validator': 'cl.rut'}])
+        create_areas()
+        Party.create([{'registrant_type': 'individual', 'name': "Earlier",
+                    'identifiers': [('create', [{
+                                    'type': 'cl_rut',
+                                    'code': '760864285'}])]}])
+        rows = good_rows()
+        rows[0]['id_cl_rut'] = '76.086.428-5'
+        rows[1]['id_cl_rut'] = '12 345 678-5'
+        rows[2]['id_cl_rut'] = '12.345.678-5'
+
+        result = import_registrants(
+            to_csv(rows, HEADER + ['id_cl_rut']), 'people.csv')
+
+        self.assertEqual(result.group_ids, [])
+        self.assertReports(result, 2, 'id_cl_rut', 'already registered')
+        self.assertReports(result, 4, 'id_cl_rut', 'also on row 3')
+
+    @with_transaction()
     def test_unknown_area(self):
         "An unknown area code is refused"
         create_areas()
