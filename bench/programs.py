@@ -235,13 +235,14 @@ def orm_import_enrol(program_id, sample):
     today = pool.get('ir.date').today()
     program = Program(program_id)
     domain = program.eligible_domain()
-    households = Party.search(domain, limit=sample, order=[('id', 'ASC')])
+    households = Party.search_read(domain, limit=sample,
+        order=[('id', 'ASC')], fields_names=['area'])
     memberships = []
     for household in households:
         memberships.extend(Membership.create([{
                         'program': program.id,
-                        'registrant': household.id,
-                        'area': household.area.id if household.area else None,
+                        'registrant': household['id'],
+                        'area': household['area'],
                         'state': 'draft',
                         }]))
     for membership in memberships:
@@ -263,14 +264,17 @@ def orm_prepare_cycle(program_id):
     Membership = pool.get('spp.program.membership')
     CycleMembership = pool.get('spp.cycle.membership')
     cycle = Cycle.create_next(Program(program_id))
-    members = Membership.search([
-            ('program', '=', program_id), ('state', '=', 'enrolled')])
+    # Read as dicts: attribute access on one list of thousands of records
+    # is quadratic in trytond, which would measure the list, not the path.
+    members = Membership.search_read([
+            ('program', '=', program_id), ('state', '=', 'enrolled')],
+        fields_names=['registrant', 'area'])
     for member in members:
         CycleMembership.create([{
                     'cycle': cycle.id,
-                    'registrant': member.registrant.id,
-                    'program_membership': member.id,
-                    'area': member.area.id if member.area else None,
+                    'registrant': member['registrant'],
+                    'program_membership': member['id'],
+                    'area': member['area'],
                     }])
     return len(members)
 

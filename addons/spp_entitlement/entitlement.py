@@ -21,6 +21,7 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction
 from trytond.modules.spp_programs.action import (
     now_in_seconds, without_index_on)
+from trytond.modules.spp_programs.copied import CopiedReferenceMixin
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .exceptions import EntitlementError
@@ -37,7 +38,7 @@ LOCKED_FIELDS = {'cycle', 'cycle_membership', 'registrant', 'kind', 'item',
 PREPARABLE_CYCLE_STATES = {'draft', 'to_approve', 'approved'}
 
 
-class Entitlement(Workflow, ModelSQL, ModelView):
+class Entitlement(CopiedReferenceMixin, Workflow, ModelSQL, ModelView):
     "Entitlement"
     __name__ = 'spp.entitlement'
     _states = {'readonly': Eval('state') != 'draft'}
@@ -82,6 +83,10 @@ class Entitlement(Workflow, ModelSQL, ModelView):
     correction_of = fields.Many2One('spp.entitlement', "Correction Of",
         readonly=True, ondelete='RESTRICT')
     del _states
+    _copied_references = {
+        'cycle': 'cycle_membership',
+        'registrant': 'cycle_membership',
+        }
 
     @classmethod
     def __setup__(cls):

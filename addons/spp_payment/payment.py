@@ -21,6 +21,7 @@ from trytond.model import (
 from trytond.modules.spp_entitlement.sqltools import invalidate_cache, typed
 from trytond.modules.spp_programs.action import (
     analyze_table, without_index_on)
+from trytond.modules.spp_programs.copied import CopiedReferenceMixin
 from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
@@ -340,7 +341,7 @@ class PaymentBatch(Workflow, ModelSQL, ModelView):
             transaction.connection.cursor().execute(*query)
 
 
-class Payment(Workflow, ModelSQL, ModelView):
+class Payment(CopiedReferenceMixin, Workflow, ModelSQL, ModelView):
     "Payment"
     __name__ = 'spp.payment'
     batch = fields.Many2One('spp.payment.batch', "Batch", required=True,
@@ -368,6 +369,10 @@ class Payment(Workflow, ModelSQL, ModelView):
     paid_date = fields.Date("Paid On", readonly=True)
     provider_reference = fields.Char("Provider Reference", readonly=True)
     failure_reason = fields.Char("Failure Reason", readonly=True)
+    _copied_references = {
+        'cycle': 'entitlement',
+        'registrant': 'entitlement',
+        }
 
     @classmethod
     def __setup__(cls):

@@ -5,7 +5,6 @@ submitted, then approved by a Cycle Approver who is not the submitter."""
 import datetime as dt
 
 from dateutil.relativedelta import relativedelta
-from sql import Null
 from sql.aggregate import Count
 from sql.functions import CurrentTimestamp
 
@@ -16,6 +15,7 @@ from trytond.pool import Pool
 from trytond.pyson import Eval, If
 from trytond.transaction import Transaction
 
+from .copied import CopiedReferenceMixin
 from .exceptions import CycleError
 from .action import (
     analyze_table, invalidate_cache, now_in_seconds, typed,
@@ -244,17 +244,25 @@ class Cycle(Workflow, ModelSQL, ModelView):
         pass
 
 
-class CycleMembership(ModelSQL, ModelView):
+class CycleMembership(CopiedReferenceMixin, ModelSQL, ModelView):
     "Cycle Membership"
     __name__ = 'spp.cycle.membership'
     cycle = fields.Many2One('spp.cycle', "Cycle", required=True,
         ondelete='CASCADE', readonly=True)
     registrant = fields.Many2One('party.party', "Registrant", required=True,
         ondelete='RESTRICT', readonly=True)
+    # RESTRICT: a member who was a beneficiary of a cycle stays on record
+    # (members exit a program, they are not deleted), and the snapshot's
+    # registrant and area are guaranteed through it.
     program_membership = fields.Many2One('spp.program.membership',
-        "Program Membership", ondelete='SET NULL', readonly=True)
+        "Program Membership", required=True, ondelete='RESTRICT',
+        readonly=True)
     area = fields.Many2One('spp.area', "Area", readonly=True,
         ondelete='SET NULL')
+    _copied_references = {
+        'registrant': 'program_membership',
+        'area': 'program_membership',
+        }
 
     @classmethod
     def __setup__(cls):
@@ -267,12 +275,9 @@ class CycleMembership(ModelSQL, ModelView):
         # The unique (cycle, registrant) index serves the look-ups by cycle.
         cls._sql_indexes.update({
                 Index(t, (t.registrant, Index.Range())),
-                # Deleting a program membership sets this column to NULL:
-                # without an index each delete scans every cycle's
-                # snapshot. Partial (as Tryton's own foreign key indexes):
-                # the rows of deleted memberships have none.
-                Index(t, (t.program_membership, Index.Range()),
-                    where=t.program_membership != Null),
+                # Deleting a program membership looks for its snapshots:
+                # without an index each delete scans every cycle's.
+                Index(t, (t.program_membership, Index.Range())),
                 })
 
     @classmethod

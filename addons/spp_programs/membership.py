@@ -10,6 +10,7 @@ from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .action import without_index_on
+from .copied import CopiedReferenceMixin
 from .enrolment import EnrolmentMixin
 from .exceptions import MembershipError
 
@@ -28,7 +29,8 @@ DUPLICATE_REASONS = [
     ]
 
 
-class ProgramMembership(EnrolmentMixin, Workflow, ModelSQL, ModelView):
+class ProgramMembership(
+        CopiedReferenceMixin, EnrolmentMixin, Workflow, ModelSQL, ModelView):
     "Program Membership"
     __name__ = 'spp.program.membership'
     program = fields.Many2One('spp.program', "Program", required=True,
@@ -63,6 +65,7 @@ class ProgramMembership(EnrolmentMixin, Workflow, ModelSQL, ModelView):
     duplicate_decided_by = fields.Many2One('res.user', "Decided By",
         readonly=True)
     duplicate_decided_at = fields.DateTime("Decided At", readonly=True)
+    _area_snapshots = {'area'}
 
     @classmethod
     def __setup__(cls):

@@ -1,6 +1,9 @@
 import datetime as dt
 
+from trytond import backend
+from trytond.model.exceptions import ForeignKeyError
 from trytond.model.modelview import AccessButtonError
+from trytond.modules.spp_programs.copied import CopiedReferenceError
 from trytond.modules.spp_programs.exceptions import (
     CycleError, MembershipError, ProgramError)
 from trytond.modules.spp_programs.rule import RuleError, compile_rule
@@ -444,9 +447,13 @@ class ProgramsTestCase(ModuleTestCase):
         ana, bia = Party.search([('name', 'in', ['Ana', 'Bia'])])
         Party.write([ana], {'identifiers': [('create', [
                             {'type': 'voter', 'code': 'V-1'}])]})
-        # Made unique afterwards: Ana's number has no unique code, so the
-        # database does not stop Bia from getting the same one.
-        IdType.write([voter], {'unique': True})
+        # Made unique before the registry checked the numbers already
+        # entered (an old database): Ana's number has no unique code, so
+        # the database does not stop Bia from getting the same one.
+        id_type = IdType.__table__()
+        Transaction().connection.cursor().execute(*id_type.update(
+                [id_type.unique], [True], where=id_type.id == voter.id))
+        Transaction().get_cache().pop('_spp_id_types', None)
         Party.write([bia], {'identifiers': [('create', [
                             {'type': 'voter', 'code': 'V-1'}])]})
         people = create_program(
@@ -455,6 +462,59 @@ class ProgramsTestCase(ModuleTestCase):
         Program.enrol([people])
         self.assertEqual(states(people), {'Ana': 'duplicated',
                 'Bia': 'duplicated', 'Dede': 'enrolled'})
+
+    @with_transaction()
+    def test_cycle_membership_copied_references(self):
+        "A beneficiary's registrant and area are those of its membership"
+        pool = Pool()
+        Program = pool.get('spp.program')
+        Cycle = pool.get('spp.cycle')
+        CycleMembership = pool.get('spp.cycle.membership')
+        ProgramMembership = pool.get('spp.program.membership')
+        areas = create_areas()
+        child_a, _, adults = population(areas)
+        program = create_program('child_count >= 1')
+        Program.import_eligible([program])
+        Program.enrol([program])
+        Program.new_cycle([program])
+        cycle, = Cycle.search([])
+        Cycle.prepare([cycle])
+        beneficiary = CycleMembership.search([
+                ('registrant', '=', child_a.id)])[0]
+        member = beneficiary.program_membership
+        self.assertEqual((beneficiary.area, member.area),
+            (areas['TL-N-A'], areas['TL-N-A']))
+
+        # (Each refused write leaves its change behind until the
+        # transaction is rolled back, as a caller's error does.)
+        with self.assertRaisesRegex(CopiedReferenceError,
+                'The Area must be that of the Program Membership '
+                '"Child A @ Program CG"'):
+            CycleMembership.write([beneficiary],
+                {'area': areas['TL-N-B'].id})
+        with self.assertRaisesRegex(CopiedReferenceError, 'Registrant'):
+            CycleMembership.write([beneficiary],
+                {'registrant': adults.id})
+        # A member who was a beneficiary stays on record.
+        with self.assertRaises(ForeignKeyError):
+            ProgramMembership.delete([member])
+
+        if backend.name == 'postgresql':
+            cursor = Transaction().connection.cursor()
+            foreign_keys = {}
+            cursor.execute("SELECT c.conrelid::regclass::text, a.attname "
+                "FROM pg_constraint c "
+                "JOIN pg_attribute a ON a.attrelid = c.conrelid "
+                "AND a.attnum = ANY(c.conkey) WHERE c.contype = 'f' "
+                "AND c.conrelid IN ('spp_cycle_membership'::regclass, "
+                "'spp_program_membership'::regclass)")
+            for table, column in cursor:
+                foreign_keys.setdefault(table, set()).add(column)
+            self.assertEqual(foreign_keys, {
+                    'spp_cycle_membership': {'cycle', 'program_membership'},
+                    'spp_program_membership': {
+                        'program', 'registrant', 'duplicate_decided_by'},
+                    })
 
 
 del ModuleTestCase
