@@ -4,13 +4,14 @@ from decimal import Decimal
 
 from lxml import etree
 
-from trytond import config
+from trytond import backend, config
 from trytond.exceptions import UserError
 from trytond.model.exceptions import AccessError
 from trytond.model.modelview import AccessButtonError
 from trytond.modules.spp_entitlement.tests.tools import (
     approved_cycle, cash_program, create_user, household, post_fund,
     standard_items)
+from trytond.modules.spp_programs.copied import CopiedReferenceError
 from trytond.modules.spp_payment.exceptions import (
     GatewayError, PaymentError, ReconciliationError)
 from trytond.modules.spp_payment.export import (
@@ -109,6 +110,39 @@ class PaymentTestCase(ModuleTestCase):
                         'cycle': cycle.id, 'registrant': first.registrant.id,
                         'amount': first.amount, 'attempt': 2, 'slot': 1,
                         'reference': 'OTHER'}])
+
+    @with_transaction()
+    def test_copied_references(self):
+        "A payment's cycle and payee are those of its entitlement"
+        pool = Pool()
+        Batch = pool.get('spp.payment.batch')
+        Payment = pool.get('spp.payment')
+        cycle = approved_entitlements(2)
+        batch, = Batch.create_for_cycle(cycle)
+        first, second = payments(cycle)
+        self.assertEqual(
+            (first.registrant, first.cycle),
+            (first.entitlement.registrant, first.entitlement.cycle))
+        with self.assertRaisesRegex(CopiedReferenceError,
+                'The Payee must be that of the Entitlement'):
+            Payment.write([first], {'registrant': second.registrant.id})
+
+        if backend.name == 'postgresql':
+            cursor = Transaction().connection.cursor()
+            foreign_keys = {}
+            cursor.execute("SELECT c.conrelid::regclass::text, a.attname "
+                "FROM pg_constraint c "
+                "JOIN pg_attribute a ON a.attrelid = c.conrelid "
+                "AND a.attnum = ANY(c.conkey) WHERE c.contype = 'f' "
+                "AND c.conrelid IN ('spp_payment'::regclass, "
+                "'spp_entitlement'::regclass)")
+            for table, column in cursor:
+                foreign_keys.setdefault(table, set()).add(column)
+            self.assertEqual(foreign_keys['spp_payment'],
+                {'batch', 'entitlement'})
+            self.assertFalse(
+                {'cycle', 'registrant'} & foreign_keys['spp_entitlement'])
+            self.assertIn('cycle_membership', foreign_keys['spp_entitlement'])
 
     @with_transaction()
     def test_export_csv_and_pain001(self):
