@@ -12,6 +12,7 @@ from trytond.modules.spp_entitlement.tests.tools import (
     approved_cycle, cash_program, create_user, household, post_fund,
     standard_items)
 from trytond.modules.spp_programs.copied import CopiedReferenceError
+from trytond.modules.spp_programs.tests.tools import foreign_keys
 from trytond.modules.spp_payment.exceptions import (
     GatewayError, PaymentError, ReconciliationError)
 from trytond.modules.spp_payment.export import (
@@ -128,21 +129,12 @@ class PaymentTestCase(ModuleTestCase):
             Payment.write([first], {'registrant': second.registrant.id})
 
         if backend.name == 'postgresql':
-            cursor = Transaction().connection.cursor()
-            foreign_keys = {}
-            cursor.execute("SELECT c.conrelid::regclass::text, a.attname "
-                "FROM pg_constraint c "
-                "JOIN pg_attribute a ON a.attrelid = c.conrelid "
-                "AND a.attnum = ANY(c.conkey) WHERE c.contype = 'f' "
-                "AND c.conrelid IN ('spp_payment'::regclass, "
-                "'spp_entitlement'::regclass)")
-            for table, column in cursor:
-                foreign_keys.setdefault(table, set()).add(column)
-            self.assertEqual(foreign_keys['spp_payment'],
+            keys = foreign_keys('spp_payment', 'spp_entitlement')
+            self.assertEqual(keys['spp_payment'],
                 {'batch', 'entitlement'})
             self.assertFalse(
-                {'cycle', 'registrant'} & foreign_keys['spp_entitlement'])
-            self.assertIn('cycle_membership', foreign_keys['spp_entitlement'])
+                {'cycle', 'registrant'} & keys['spp_entitlement'])
+            self.assertIn('cycle_membership', keys['spp_entitlement'])
 
     @with_transaction()
     def test_export_csv_and_pain001(self):

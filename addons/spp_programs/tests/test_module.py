@@ -7,6 +7,7 @@ from trytond.modules.spp_programs.copied import CopiedReferenceError
 from trytond.modules.spp_programs.exceptions import (
     CycleError, MembershipError, ProgramError)
 from trytond.modules.spp_programs.rule import RuleError, compile_rule
+from trytond.modules.spp_programs.tests.tools import foreign_keys
 from trytond.modules.spp_registry.tests.tools import (
     create_areas, create_household, get_ref, years_ago)
 from trytond.pool import Pool
@@ -500,17 +501,8 @@ class ProgramsTestCase(ModuleTestCase):
             ProgramMembership.delete([member])
 
         if backend.name == 'postgresql':
-            cursor = Transaction().connection.cursor()
-            foreign_keys = {}
-            cursor.execute("SELECT c.conrelid::regclass::text, a.attname "
-                "FROM pg_constraint c "
-                "JOIN pg_attribute a ON a.attrelid = c.conrelid "
-                "AND a.attnum = ANY(c.conkey) WHERE c.contype = 'f' "
-                "AND c.conrelid IN ('spp_cycle_membership'::regclass, "
-                "'spp_program_membership'::regclass)")
-            for table, column in cursor:
-                foreign_keys.setdefault(table, set()).add(column)
-            self.assertEqual(foreign_keys, {
+            self.assertEqual(foreign_keys(
+                    'spp_cycle_membership', 'spp_program_membership'), {
                     'spp_cycle_membership': {'cycle', 'program_membership'},
                     'spp_program_membership': {
                         'program', 'registrant', 'duplicate_decided_by'},
