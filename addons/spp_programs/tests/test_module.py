@@ -66,6 +66,19 @@ def states(program):
                 ('program', '=', program.id)])}
 
 
+def prepared_cycle(program):
+    "Import, enrol and the program's first cycle, prepared."
+    pool = Pool()
+    Program = pool.get('spp.program')
+    Cycle = pool.get('spp.cycle')
+    Program.import_eligible([program])
+    Program.enrol([program])
+    Program.new_cycle([program])
+    cycle, = Cycle.search([('program', '=', program.id)])
+    Cycle.prepare([cycle])
+    return cycle
+
+
 def create_user(login, *groups):
     pool = Pool()
     User = pool.get('res.user')
@@ -290,17 +303,12 @@ class ProgramsTestCase(ModuleTestCase):
     def test_cycle_prepare_and_approval(self):
         "Cycle beneficiaries are a refreshable snapshot; four-eyes approval"
         pool = Pool()
-        Program = pool.get('spp.program')
         Cycle = pool.get('spp.cycle')
         ProgramMembership = pool.get('spp.program.membership')
         areas = create_areas()
         population(areas)
         program = create_program('child_count >= 1')
-        Program.import_eligible([program])
-        Program.enrol([program])
-        Program.new_cycle([program])
-        cycle, = Cycle.search([])
-        Cycle.prepare([cycle])
+        cycle = prepared_cycle(program)
         self.assertEqual(cycle.beneficiary_count, 2)
         member = ProgramMembership.search([('program', '=', program.id)])[0]
         ProgramMembership.pause([member])
@@ -468,18 +476,11 @@ class ProgramsTestCase(ModuleTestCase):
     def test_cycle_membership_copied_references(self):
         "A beneficiary's registrant and area are those of its membership"
         pool = Pool()
-        Program = pool.get('spp.program')
-        Cycle = pool.get('spp.cycle')
         CycleMembership = pool.get('spp.cycle.membership')
         ProgramMembership = pool.get('spp.program.membership')
         areas = create_areas()
         child_a, _, adults = population(areas)
-        program = create_program('child_count >= 1')
-        Program.import_eligible([program])
-        Program.enrol([program])
-        Program.new_cycle([program])
-        cycle, = Cycle.search([])
-        Cycle.prepare([cycle])
+        prepared_cycle(create_program('child_count >= 1'))
         beneficiary = CycleMembership.search([
                 ('registrant', '=', child_a.id)])[0]
         member = beneficiary.program_membership
