@@ -1,7 +1,8 @@
 """Fixtures for the project-level tests: real databases and servers.
 
 template_database  (session) one database with every addon, built once per
-                   test process; copied for each test that needs one
+                   run (TestDatabase.shared_template); copied for each test
+                   that needs one
 fresh_database     a copy of it, dropped after the test
 trytond_server     `trytond -d DB` serving fresh_database (sao + JSON-RPC)
 artifacts          test-artifacts/<name>/ directory for screenshots and logs
@@ -11,8 +12,6 @@ page               a new browser page; its last screenshot and JavaScript
 
 See tests/server.py for the helpers (running_server, running_topology, ...).
 """
-import contextlib
-import fcntl
 import os
 import shutil
 from pathlib import Path
@@ -22,7 +21,8 @@ import pytest
 from .browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT, watch_errors
 from .server import (
     ARTIFACTS, TestDatabase, database_uri, is_postgresql,
-    postgresql_unreachable, running_server)
+    postgresql_unreachable, running_server, shared_lock,
+    template_key)
 
 
 # A browser test drives sao through timers and late server answers: under a
@@ -50,55 +50,25 @@ def backend_uri():
     return uri
 
 
-@contextlib.contextmanager
-def _shared_lock():
-    """Serialise the template work of parallel test processes.
-
-    tools/run_tests.py gives each run a fresh SPP_TEST_SHARED_DIR: the
-    pytest-xdist workers build one template there instead of one each.
-    Copies are serialised too (PostgreSQL copies a template database only
-    while nobody else uses it).
-    """
-    shared = os.environ.get('SPP_TEST_SHARED_DIR')
-    if not shared:
-        yield None
-        return
-    directory = Path(shared) / 'spp-template'
-    directory.mkdir(parents=True, exist_ok=True)
-    with open(directory / 'lock', 'w') as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield directory
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
 @pytest.fixture(scope='session')
 def template_database(backend_uri, tmp_path_factory):
-    with _shared_lock() as shared:
+    with shared_lock(template_key()) as shared:
         if shared is None:
             workdir = tmp_path_factory.mktemp('spp-databases')
-            database = TestDatabase.create(workdir, 'tpl', uri=backend_uri)
-            owned = True
+            database = TestDatabase.install(workdir, 'tpl', uri=backend_uri)
         else:
             # Built by the first test process; the runner removes it
             # (and drops the run's test_spp_* databases) at the end.
-            ready = shared / f'ready-{backend_uri.split(":")[0]}'
-            if ready.exists():
-                database = TestDatabase(ready.read_text(), shared, backend_uri)
-            else:
-                database = TestDatabase.create(shared, 'tpl', uri=backend_uri)
-                ready.write_text(database.name)
-            owned = False
+            database = TestDatabase.shared_template(shared, uri=backend_uri)
     yield database
-    if owned:
+    if shared is None:
         database.drop()
 
 
 @pytest.fixture
 def fresh_database(template_database, request):
     tag = request.node.name.split('[')[0].removeprefix('test_')[:20]
-    with _shared_lock():
+    with shared_lock(template_key()):
         database = template_database.copy(tag)
     yield database
     database.drop()

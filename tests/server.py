@@ -18,6 +18,7 @@ fresh_database, trytond_server).
 """
 import base64
 import contextlib
+import fcntl
 import json
 import os
 import re
@@ -97,6 +98,36 @@ def unique_name(tag):
     return f'{base}_{tag}_{os.getpid()}'[:63]
 
 
+def template_key(modules=None):
+    "The name of the shared template for a set of modules."
+    return '-'.join(sorted(modules)) if modules else 'all'
+
+
+@contextlib.contextmanager
+def shared_lock(key):
+    """The run's shared template directory, with the template `key` held
+    exclusively; None when the tests do not run under tools/run_tests.py.
+
+    tools/run_tests.py gives each run a fresh SPP_TEST_SHARED_DIR: the
+    pytest-xdist workers build one template per set of modules there instead
+    of one each. Copies of a template are serialised too (PostgreSQL copies
+    a template database only while nobody else uses it); other templates
+    are built and copied meanwhile.
+    """
+    shared = os.environ.get('SPP_TEST_SHARED_DIR')
+    if not shared:
+        yield None
+        return
+    directory = Path(shared) / 'spp-template'
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / f'lock-{key}', 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield directory
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 class TestDatabase:
     "A database of the run's backend, handled through tools/sppdb.py."
 
@@ -138,7 +169,30 @@ class TestDatabase:
     @classmethod
     def create(cls, workdir, tag, modules=None, uri=None):
         """A new database with the addons (default: all) activated and the
-        admin password set to ADMIN_PASSWORD."""
+        admin password set to ADMIN_PASSWORD.
+
+        Under tools/run_tests.py the addons are installed once per run for
+        each set of modules, into a template the test processes share; the
+        database is a copy of it (seconds instead of a minute)."""
+        with shared_lock(template_key(modules)) as shared:
+            if shared is None:
+                return cls.install(workdir, tag, modules, uri)
+            return cls.shared_template(shared, modules, uri).copy(tag)
+
+    @classmethod
+    def shared_template(cls, shared, modules=None, uri=None):
+        "The run's template for these modules; call under shared_lock()."
+        key = template_key(modules)
+        ready = shared / f'ready-{key}'
+        if ready.exists():
+            return cls(ready.read_text(), shared, uri)
+        database = cls.install(shared, f'tpl_{key}'[:24], modules, uri)
+        ready.write_text(database.name)
+        return database
+
+    @classmethod
+    def install(cls, workdir, tag, modules=None, uri=None):
+        "A new database with the addons installed (one to two minutes)."
         database = cls(unique_name(tag), workdir, uri)
         password_file = database.workdir / 'admin_password'
         database.workdir.mkdir(parents=True, exist_ok=True)
