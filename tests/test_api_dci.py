@@ -98,6 +98,9 @@ def test_idtype_value_search(api):
     "Members and their groups found by national ID, per the spec"
     household = api.post('/groups',
         json=household_body("Dci", 7000, size=2)).json()
+    group = api.post('/groups', json={**household_body("Dci", 7200, size=1),
+            'identifiers': [{'type': 'social_security', 'value': '7000123'}],
+            }).json()
     body = envelope(('national_id', national_id(7000)),
         ('national_id', national_id(7999)))
     validate_request(body)
@@ -122,6 +125,16 @@ def test_idtype_value_search(api):
     records = answer['message']['search_response'][0]['data']['reg_records']
     assert [r['code'] for r in records] == [household['code']]
     assert records[0]['@type'] == 'Group'
+
+    # A group holding the ID itself is found as a Group, with its ID.
+    body = envelope(('social_security', '7000123'))
+    answer = search(api, body).json()
+    validate_response(answer)
+    records = answer['message']['search_response'][0]['data']['reg_records']
+    assert [(r['@type'], r['code']) for r in records] == [
+        ('Group', group['code'])]
+    assert records[0]['identifiers'] == [
+        {'type': 'social_security', 'value': '7000123'}]
 
 
 def test_bad_items_rejected_one_by_one(api):

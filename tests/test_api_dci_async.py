@@ -557,6 +557,32 @@ def test_signatures(setup):
     assert answer['message']['error']['code'] == 'err.signature.missing'
 
 
+def test_sender_change_seen_at_once(setup):
+    "A sender registered, changed or deactivated applies to the next call"
+    api = setup['api']
+    search = '/registry/sync/search'
+    # Unregistered senders may call unsigned; the server now caches that.
+    assert api.post(search,
+        json=dci_envelope('late.example')).status_code == 200
+    sender, = api.rpc('model.spp.dci.sender.create', [{
+                'sender_id': 'late.example', 'name': "Late",
+                'client': api.clients['full'],
+                'public_key': pem_public(setup['sender_key']),
+                'signature_required': True}])
+    response = api.post(search, json=dci_envelope('late.example'))
+    assert response.status_code == 401
+    assert response.json()['errors'][0]['code'] == 'err.signature.missing'
+    api.rpc('model.spp.dci.sender.write', [sender],
+        {'client': api.clients['other']})
+    response = api.post(search, json=signed(dci_envelope('late.example'),
+            setup['sender_key'], 'ed25519'))
+    assert response.status_code == 403
+    assert response.json()['errors'][0]['code'] == 'err.sender_id.invalid'
+    api.rpc('model.spp.dci.sender.write', [sender], {'active': False})
+    assert api.post(search,
+        json=dci_envelope('late.example')).status_code == 200
+
+
 def test_sender_keys_validated(setup):
     "A sender's key and callback URL are checked when saved"
     api = setup['api']

@@ -201,14 +201,18 @@ def search_one(scope, item):
     page_size, page_number = pagination(criteria.get('pagination'))
 
     handle = f'{id_type}|{value}'
-    # The individuals holding the ID are searched (with the acting user's
-    # record rules) and read in one query.
+    # The individuals and groups holding the ID are searched (with the
+    # acting user's record rules) and read in one query, the lookup being
+    # the most frequent call.
     party = scope.Party.__table__()
     rows = scope.individual_rows(party, party.id.in_(scope.Party.search(
-                scope.registrant_domain('individual', {'id': handle}),
-                limit=10, order=[('id', 'ASC')], query=True)))
-    group_ids = scope.registrants('group', {'id': handle}, limit=10,
-        check_type=False)
+                scope.registrant_domain(('individual', 'group'),
+                    {'id': handle}),
+                limit=20, order=[('id', 'ASC')], query=True)))
+    group_ids = [i for i, r in rows.items()
+        if r['registrant_type'] == 'group']
+    rows = {i: r for i, r in rows.items()
+        if r['registrant_type'] == 'individual'}
     if not rows and not group_ids:
         # An unknown ID type is the sender's mistake, not "no match";
         # checked only when nothing matched, to spare lookups a query.

@@ -4,7 +4,11 @@ A sender is bound to an API client (its key, scopes, areas and rate
 limit). It holds where its callbacks may go (`callback_url`: the
 asynchronous answers are delivered only under it) and, optionally, the
 public key its messages are signed with. It is also the OAuth2 client id
-of the token endpoint."""
+of the token endpoint.
+
+Senders are looked up on every DCI call, through a per-process cache like
+the key cache (`[spp_api] key_cache_seconds`): a change is seen at once by
+the process that made it and within that many seconds by the others."""
 from sql import Null
 
 from trytond.i18n import gettext
@@ -13,7 +17,11 @@ from trytond.model.exceptions import ValidationError
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
+from .client import KeyCache, key_cache_seconds
 from .dci_signature import load_public_key
+
+# Senders (or False: no such active sender) by (database, sender_id).
+sender_cache = KeyCache()
 
 
 class Sender(DeactivableMixin, ModelSQL, ModelView):
@@ -73,10 +81,24 @@ class Sender(DeactivableMixin, ModelSQL, ModelView):
 
     @classmethod
     def lookup(cls, sender_id):
-        """The active sender of a header.sender_id as a dict, or None
-        (one indexed row, read with SQL on every call)."""
+        """The active sender of a header.sender_id as a dict, or None,
+        through the process's sender cache."""
         if not isinstance(sender_id, str) or len(sender_id) > 200:
             return None
+        ttl = key_cache_seconds()
+        if not ttl:
+            return cls._lookup(sender_id)
+        name = Transaction().database.name
+        sender = sender_cache.get(name, sender_id, ttl)
+        if sender is None:
+            sender = cls._lookup(sender_id) or False
+            sender_cache.put(name, sender_id, sender)
+        # A copy: callers may not change what the next call sees.
+        return dict(sender) if sender else None
+
+    @classmethod
+    def _lookup(cls, sender_id):
+        "The active sender as a dict, or None: one indexed row, with SQL."
         table = cls.__table__()
         cursor = Transaction().connection.cursor()
         cursor.execute(*table.select(table.id, table.client,
@@ -92,3 +114,11 @@ class Sender(DeactivableMixin, ModelSQL, ModelView):
         return {'id': id_, 'client': client, 'sender_id': sender_id,
             'callback_url': callback_url, 'public_key': public_key,
             'signature_required': bool(required)}
+
+    @classmethod
+    def on_modification(cls, mode, records, field_names=None):
+        super().on_modification(mode, records, field_names=field_names)
+        # As for API clients (client.py): seen at once here, and again once
+        # committed, as a call may have cached the old row since.
+        sender_cache.clear()
+        Transaction().atexit(sender_cache.clear)

@@ -124,8 +124,12 @@ class Scope:
 
     def registrant_domain(self, registrant_type, filters=None,
             after=None):
-        "Domain of the registrants of a type visible to the client."
-        domain = [('registrant_type', '=', registrant_type)]
+        """Domain of the registrants of a type (or of a tuple of types)
+        visible to the client."""
+        if isinstance(registrant_type, tuple):
+            domain = [('registrant_type', 'in', list(registrant_type))]
+        else:
+            domain = [('registrant_type', '=', registrant_type)]
         domain += self.area_domain()
         filters = filters or {}
         if filters.get('id'):
@@ -151,12 +155,12 @@ class Scope:
         return domain
 
     def registrants(self, registrant_type, filters=None, limit=None,
-            after=None, check_type=True):
+            after=None):
         "Ids of registrants of a type visible to the client, keyset paged."
         filters = filters or {}
         domain = self.registrant_domain(registrant_type, filters, after)
         ids = search_ids(self.Party, domain, limit)
-        if not ids and filters.get('id') and check_type:
+        if not ids and filters.get('id'):
             # An unknown ID type is the caller's mistake, not "no match";
             # checked only when nothing matched, to spare lookups a query.
             self.id_type(filters['id'].split('|', 1)[0], 'id')
@@ -217,7 +221,7 @@ class Scope:
                     reduce_ids(party.id, sub_ids)))
         return self.individual_dicts([rows[i] for i in ids])
 
-    INDIVIDUAL_COLUMNS = ['code', 'name', 'family_name', 'given_name',
+    INDIVIDUAL_COLUMNS = ['registrant_type', 'code', 'name', 'family_name', 'given_name',
         'additional_name', 'birth_date', 'civil_status', 'occupation',
         'disability', 'registration_date', 'disabled', 'create_date',
         'write_date']
