@@ -40,8 +40,19 @@ def amount_rounder(currency):
     """A function rounding an amount as `currency.round` does, without
     reading the currency record again for each of a million lines."""
     factor = currency.rounding
+    if factor and factor == Decimal(1).scaleb(factor.adjusted()):
+        # A power of ten (0.01): one quantize, a third of the time of
+        # currency._round's division and multiplication.
+        exponent = Decimal(1).scaleb(factor.adjusted())
+        return lambda value: as_decimal(value).quantize(
+            exponent, ROUND_HALF_EVEN)
     return lambda value: currency._round(
-        Decimal(str(value)), factor, ROUND_HALF_EVEN)
+        as_decimal(value), factor, ROUND_HALF_EVEN)
+
+
+def as_decimal(value):
+    "PostgreSQL gives Decimal; SQLite a float, read as the number it shows."
+    return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
 def export_csv(batch):

@@ -9,7 +9,7 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from .action import without_index_on
+from .action import reserve_page_space, without_index_on
 from .copied import CopiedReferenceMixin
 from .enrolment import EnrolmentMixin
 from .exceptions import MembershipError
@@ -118,6 +118,15 @@ class ProgramMembership(
     def __setup_indexes__(cls):
         super().__setup_indexes__()
         cls._sql_indexes = without_index_on(cls._sql_indexes, 'program')
+
+    @classmethod
+    def __register__(cls, module):
+        super().__register__(module)
+        # Imported as draft, then enrolled (or flagged, not eligible):
+        # room for that second version of each row on its page. At
+        # 1,000,000 members the enrolment UPDATE took 6.5 s on full
+        # pages, 1.9 s so; the import 0.45 s more for the larger table.
+        reserve_page_space(cls, 50)
 
     @classmethod
     def default_state(cls):

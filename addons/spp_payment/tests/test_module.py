@@ -12,7 +12,8 @@ from trytond.modules.spp_entitlement.tests.tools import (
     approved_cycle, cash_program, create_user, household, post_fund,
     standard_items)
 from trytond.modules.spp_programs.copied import CopiedReferenceError
-from trytond.modules.spp_programs.tests.tools import foreign_keys
+from trytond.modules.spp_programs.tests.tools import (
+    foreign_keys, hot_updatable)
 from trytond.modules.spp_payment.exceptions import (
     GatewayError, PaymentError, ReconciliationError)
 from trytond.modules.spp_payment.export import (
@@ -135,6 +136,9 @@ class PaymentTestCase(ModuleTestCase):
             self.assertFalse(
                 {'cycle', 'registrant'} & keys['spp_entitlement'])
             self.assertIn('cycle_membership', keys['spp_entitlement'])
+            # Sending and reconciling change the state of every payment
+            # of a batch: in place, without new index entries.
+            self.assertTrue(hot_updatable('spp_payment', 'state'))
 
     @with_transaction()
     def test_export_csv_and_pain001(self):

@@ -7,7 +7,8 @@ from trytond.modules.spp_programs.copied import CopiedReferenceError
 from trytond.modules.spp_programs.exceptions import (
     CycleError, MembershipError, ProgramError)
 from trytond.modules.spp_programs.rule import RuleError, compile_rule
-from trytond.modules.spp_programs.tests.tools import foreign_keys
+from trytond.modules.spp_programs.tests.tools import (
+    foreign_keys, hot_updatable)
 from trytond.modules.spp_registry.tests.tools import (
     create_areas, create_household, get_ref, years_ago)
 from trytond.pool import Pool
@@ -508,6 +509,11 @@ class ProgramsTestCase(ModuleTestCase):
                     'spp_program_membership': {
                         'program', 'registrant', 'duplicate_decided_by'},
                     })
+            # Enrolment changes the state of every imported member.
+            self.assertTrue(
+                hot_updatable('spp_program_membership', 'state'))
+            self.assertFalse(hot_updatable('spp_program_membership',
+                    'registrant'))
 
 
 del ModuleTestCase
