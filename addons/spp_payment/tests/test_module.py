@@ -17,7 +17,7 @@ from trytond.modules.spp_programs.tests.tools import (
 from trytond.modules.spp_payment.exceptions import (
     GatewayError, PaymentError, ReconciliationError)
 from trytond.modules.spp_payment.export import (
-    PAIN_NS, export_csv, export_pain001)
+    PAIN_NS, copy_csv, export_csv, export_pain001, write_csv)
 from trytond.modules.spp_payment.gateway import HTTPGateway
 from trytond.modules.spp_payment.reconcile import import_reconciliation
 from trytond.pool import Pool
@@ -186,6 +186,43 @@ class PaymentTestCase(ModuleTestCase):
             [t.find(pain('PmtId')).findtext(pain('EndToEndId'))
                 for t in transactions],
             [r['reference'] for r in rows])
+
+    @with_transaction()
+    def test_export_csv_quoting_and_rounding(self):
+        "CSV values are quoted where needed and amounts rounded half-even"
+        pool = Pool()
+        Batch = pool.get('spp.payment.batch')
+        Payment = pool.get('spp.payment')
+        Party = pool.get('party.party')
+        cycle = approved_entitlements(3)
+        batch, = Batch.create_for_cycle(cycle)
+        Batch.approve([batch])
+        first, second, third = payments(cycle)
+        Party.write([first.registrant], {'name': 'Dlamini, "Thandi"'})
+        # Amounts with a half at the third place (payments are read-only
+        # in the client; the file must round whatever the table holds).
+        table = Payment.__table__()
+        cursor = Transaction().connection.cursor()
+        for payment, amount in [(first, '100.125'), (second, '100.135'),
+                (third, '7')]:
+            cursor.execute(*table.update(
+                    [table.amount, table.payee_phone, table.payee_account],
+                    [Decimal(amount),
+                        '+26878422' if payment == third else None,
+                        'ACC 1, main' if payment == second else ''],
+                    where=table.id == payment.id))
+        batch = Batch(batch.id)
+        expected = ('reference,payee,phone,account,amount,currency\n'
+            f'{first.reference},"Dlamini, ""Thandi""",,,100.12,TSD\n'
+            f'{second.reference},{second.registrant.name},,"ACC 1, main",'
+            '100.14,TSD\n'
+            f'{third.reference},{third.registrant.name},+26878422,,7.00,TSD\n'
+            ).encode('utf-8')
+        self.assertEqual(export_csv(batch), expected)
+        currency = cycle.program.currency
+        self.assertEqual(write_csv(batch, currency), expected)
+        if backend.name == 'postgresql':
+            self.assertEqual(copy_csv(batch, 2, currency.code), expected)
 
     @with_transaction()
     def test_reconciliation(self):
