@@ -69,9 +69,10 @@ def round_half_even(column, places):
 
 def copy_csv(batch, places, code):
     """The CSV of export_csv() written by PostgreSQL (COPY ... CSV): the
-    same lines, at a fraction of the cost of a Python loop (1,000,000
-    lines in about 1 s instead of 3.5 s). Empty values are NULL, so they
-    are written as nothing, as Python's csv writes them."""
+    same bytes without a Python loop over the lines (1,000,000 lines in
+    2.8 s instead of 3.5 s, most of it reading the payees' names). Empty
+    values are NULL, so they are written as nothing, as Python's csv
+    writes them."""
     query = payment_query(batch)
     *texts, amount = query.columns
     query.columns = [NullIf(c, '').as_(n) for c, n in zip(texts, CSV_COLUMNS)
