@@ -221,10 +221,10 @@ class Scope:
                     reduce_ids(party.id, sub_ids)))
         return self.individual_dicts([rows[i] for i in ids])
 
-    INDIVIDUAL_COLUMNS = ['registrant_type', 'code', 'name', 'family_name', 'given_name',
-        'additional_name', 'birth_date', 'civil_status', 'occupation',
-        'disability', 'registration_date', 'disabled', 'create_date',
-        'write_date']
+    INDIVIDUAL_COLUMNS = ['registrant_type', 'code', 'name', 'family_name',
+        'given_name', 'additional_name', 'birth_date', 'civil_status',
+        'occupation', 'disability', 'registration_date', 'disabled',
+        'create_date', 'write_date']
 
     def individual_rows(self, party, where):
         """{id: row} of the individuals matching `where` (on the table

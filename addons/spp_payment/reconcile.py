@@ -166,8 +166,9 @@ def _amount(expression):
 
 def classify(lines_table, batches=None):
     """Classify every loaded line in one INSERT ... SELECT into a second
-    temporary table, whose outcome column says repeated, unknown, other_batch, draft_batch,
-    mismatch, unchanged (already applied), conflict or apply. With
+    temporary table, whose outcome column says repeated, unknown,
+    other_batch, draft_batch, mismatch, unchanged (already applied),
+    conflict or apply. With
     `batches`, payments of other batches are refused. Return the table."""
     pool = Pool()
     Payment = pool.get('spp.payment')

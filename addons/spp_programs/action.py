@@ -41,8 +41,8 @@ def reserve_page_space(Model, fillfactor):
     entry. Run at module registration; the rows already there stay."""
     if backend.name == 'postgresql':
         cursor = Transaction().connection.cursor()
-        cursor.execute(
-            f'ALTER TABLE "{Model._table}" SET (fillfactor = {int(fillfactor)})')
+        cursor.execute(f'ALTER TABLE "{Model._table}" '
+            f'SET (fillfactor = {int(fillfactor)})')
 
 
 def without_index_on(indexes, *columns):
