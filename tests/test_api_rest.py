@@ -86,6 +86,10 @@ def test_create_household_and_get(api):
     assert individual['birth_date'] == '1960-03-01'
     by_id = api.get('/individuals/' + quote(f'national_id|{national_id(1000)}'))
     assert by_id.json() == individual
+    # Typed with spaces, the number is the same (compared compact).
+    spaced = national_id(1000)[:4] + ' ' + national_id(1000)[4:]
+    by_id = api.get('/individuals/' + quote(f'national_id|{spaced}'))
+    assert by_id.json() == individual
 
     listed = api.get('/individuals',
         params={'id': f'national_id|{national_id(1001)}'}).json()

@@ -6,6 +6,7 @@ client's area restriction, so a record outside the client's areas is not
 found (404), exactly like a missing one."""
 import base64
 import datetime as dt
+import re
 
 from sql import Column, Literal
 
@@ -15,6 +16,9 @@ from trytond.transaction import Transaction
 
 from .custom_values import has_custom_fields, read_custom
 from .resources import DEFAULT_PAGE_SIZE, ValidationFailure
+
+# An ID number that is its own compact form (see registrant_domain).
+COMPACT = re.compile(r'[0-9A-Z]+')
 
 
 class ApiError(Exception):
@@ -134,10 +138,15 @@ class Scope:
         filters = filters or {}
         if filters.get('id'):
             type_, value = filters['id'].split('|', 1)
+            # Compared as stored: compact (no spaces or separators). A
+            # number of digits and capitals is taken as compact already,
+            # which spares the frequent look-up a read of the ID types.
+            if not COMPACT.fullmatch(value):
+                value = self.Identifier.compact_code(type_, value)
             # One query: the identifier is joined, not fetched first.
             domain.append(('identifiers', 'where', [
                         ('type', '=', type_),
-                        ('code_compact', '=', value.replace(' ', '')),
+                        ('code_compact', '=', value),
                         ]))
         if filters.get('area'):
             area = self.Area.search([('code', '=', filters['area'])],

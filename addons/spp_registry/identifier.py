@@ -9,6 +9,7 @@ use recomputes the unique_code of its identifiers in SQL."""
 import importlib
 import re
 
+import stdnum.exceptions
 from sql import Literal, Null, Window
 from sql.aggregate import Count
 from sql.operators import Concat
@@ -102,6 +103,18 @@ class IdType(DeactivableMixin, ModelSQL, ModelView):
         if validator and not validator.is_valid(number):
             return gettext('spp_registry.msg_id_reason_check_digit')
         return None
+
+    def compact(self, number):
+        """The number as stored for comparison and look-ups: the
+        validator's compact form (python-stdnum: 800101 5009 087 is
+        8001015009087 for za.idnr), else the number without white space."""
+        validator = load_validator(self.validator)
+        if validator and hasattr(validator, 'compact'):
+            try:
+                return validator.compact(number)
+            except stdnum.exceptions.ValidationError:
+                pass
+        return ''.join(number.split())
 
     @classmethod
     def by_code(cls):
@@ -217,6 +230,12 @@ class Identifier(metaclass=PoolMeta):
         return None
 
     @classmethod
+    def compact_code(cls, type_, code):
+        "The code_compact an identifier of `type_` numbered `code` stores."
+        return cls.preprocess_values(
+            'create', {'type': type_, 'code': code}).get('code_compact')
+
+    @classmethod
     def stored_unique_code(cls, type_, code):
         """The unique_code an identifier of `type_` numbered `code`, as
         typed, stores: made of the number's compact form, which the party
@@ -250,15 +269,25 @@ class Identifier(metaclass=PoolMeta):
 
     @classmethod
     def preprocess_values(cls, mode, values):
+        IdType = Pool().get('spp.id.type')
         values = super().preprocess_values(mode, values)
         if mode == 'create':
+            id_type = IdType.by_code().get(values.get('type'))
+            if id_type and values.get('code'):
+                values['code_compact'] = id_type.compact(values['code'])
             values['unique_code'] = cls._unique_code(
                 values.get('type'), values.get('code_compact'))
         return values
 
     def compute_fields(self, field_names=None):
+        IdType = Pool().get('spp.id.type')
         values = super().compute_fields(field_names=field_names)
         if field_names is None or {'type', 'code'} & field_names:
+            id_type = IdType.by_code().get(self.type)
+            if id_type and self.code:
+                compact = id_type.compact(self.code)
+                if compact != values.get('code_compact', self.code_compact):
+                    values['code_compact'] = compact
             unique_code = self._unique_code(
                 self.type, values.get('code_compact', self.code_compact))
             if unique_code != self.unique_code:

@@ -210,6 +210,44 @@ class RegistryTestCase(ModuleTestCase):
                         'validator': 'no_such_module'}])
 
     @with_transaction()
+    def test_identifier_compact_form(self):
+        "A number typed with spaces is the same number as without them"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Identifier = pool.get('party.identifier')
+        IdType = pool.get('spp.id.type')
+        one, two = Party.create([
+                {'registrant_type': 'individual', 'name': "One"},
+                {'registrant_type': 'individual', 'name': "Two"}])
+        IdType.create([
+                {'name': "SA ID", 'code': 'sa_id', 'validator': 'za.idnr'},
+                {'name': "Voucher Card", 'code': 'voucher_card'}])
+        sa_id, card = Identifier.create([
+                {'party': one.id, 'type': 'sa_id',
+                    'code': '800101 5009 087'},
+                {'party': one.id, 'type': 'voucher_card', 'code': 'VC 12 34'},
+                ])
+        self.assertEqual(
+            (sa_id.code, sa_id.code_compact, sa_id.unique_code),
+            ('800101 5009 087', '8001015009087', 'sa_id:8001015009087'))
+        self.assertEqual(card.code_compact, 'VC1234')
+        for code in ['8001015009087', '800101-5009-087']:
+            with self.assertRaises(UserError) as cm:
+                Identifier.create([{'party': two.id, 'type': 'sa_id',
+                            'code': code}])
+            self.assertIn("SA ID", cm.exception.message)
+        with self.assertRaises(UserError):
+            Identifier.create([{'party': two.id, 'type': 'voucher_card',
+                        'code': 'VC1234'}])
+        # Changing the number keeps its compact form in step.
+        Identifier.write([card], {'code': 'VC 99'})
+        self.assertEqual((card.code_compact, card.unique_code),
+            ('VC99', 'voucher_card:VC99'))
+        self.assertEqual(
+            Identifier.compact_code('sa_id', '800101 5009 087'),
+            '8001015009087')
+
+    @with_transaction()
     def test_area_descendants(self):
         "Searching by an area includes the areas below it"
         pool = Pool()
