@@ -31,6 +31,14 @@ def five_member_household(area=None):
             ], area=area)
 
 
+def two_individuals():
+    "Two individuals without IDs, One and Two."
+    Party = Pool().get('party.party')
+    return Party.create([
+            {'registrant_type': 'individual', 'name': "One"},
+            {'registrant_type': 'individual', 'name': "Two"}])
+
+
 class RegistryTestCase(ModuleTestCase):
     "Test Registry module"
     module = 'spp_registry'
@@ -172,12 +180,9 @@ class RegistryTestCase(ModuleTestCase):
     def test_identifiers(self):
         "ID numbers are validated and unique per type"
         pool = Pool()
-        Party = pool.get('party.party')
         Identifier = pool.get('party.identifier')
         IdType = pool.get('spp.id.type')
-        one, two = Party.create([
-                {'registrant_type': 'individual', 'name': "One"},
-                {'registrant_type': 'individual', 'name': "Two"}])
+        one, two = two_individuals()
         Identifier.create([{
                     'party': one.id, 'type': 'national_id',
                     'code': '1234567897'}])
@@ -213,12 +218,9 @@ class RegistryTestCase(ModuleTestCase):
     def test_identifier_compact_form(self):
         "A number typed with spaces is the same number as without them"
         pool = Pool()
-        Party = pool.get('party.party')
         Identifier = pool.get('party.identifier')
         IdType = pool.get('spp.id.type')
-        one, two = Party.create([
-                {'registrant_type': 'individual', 'name': "One"},
-                {'registrant_type': 'individual', 'name': "Two"}])
+        one, two = two_individuals()
         IdType.create([
                 {'name': "SA ID", 'code': 'sa_id', 'validator': 'za.idnr'},
                 {'name': "Voucher Card", 'code': 'voucher_card'}])
