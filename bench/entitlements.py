@@ -57,7 +57,7 @@ PLAIN_FLOOR = ("hand-written SQL into a plain table: primary key only, no "
 SAME_TABLE_FLOOR = ("hand-written SQL into an empty copy of "
     "spp_entitlement's definition (LIKE ... INCLUDING ALL: columns, "
     "checks, unique and exclusion constraints, indexes; plus the same "
-    "foreign keys)")
+    "foreign keys and fill factor)")
 
 
 def parse_arguments():
@@ -236,9 +236,16 @@ def create_like(name, model_table):
     """Create `name`, an empty table with the definition of `model_table`:
     what LIKE ... INCLUDING ALL copies (columns, NOT NULL, defaults, identity,
     checks, primary key, unique and exclusion constraints, indexes) plus its
-    foreign keys (LIKE copies none), with an id sequence of its own."""
+    foreign keys and fill factor (LIKE copies neither), with an id sequence
+    of its own."""
     cur = cursor()
     cur.execute(f'CREATE TABLE {name} (LIKE {model_table} INCLUDING ALL)')
+    # LIKE copies no storage parameter: the same page fill factor too.
+    cur.execute('SELECT reloptions FROM pg_class WHERE oid = %s::regclass',
+        (model_table,))
+    options, = cur.fetchone()
+    if options:
+        cur.execute(f'ALTER TABLE {name} SET ({", ".join(options)})')
     cur.execute('SELECT pg_get_serial_sequence(%s, \'id\')', (name,))
     sequence, = cur.fetchone()
     if not sequence or not sequence.split('.')[-1].startswith(name):

@@ -8,11 +8,12 @@ import datetime as dt
 from decimal import Decimal
 
 from sql import Literal, Null
-from sql.aggregate import Count, Sum
-from sql.conditionals import Coalesce
+from sql.aggregate import Count, Min, Sum
+from sql.conditionals import Coalesce, Least
 from sql.functions import CurrentTimestamp
 from sql.operators import Exists
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import (
     Index, ModelSQL, ModelView, Unique, Workflow, fields)
@@ -20,7 +21,7 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 from trytond.modules.spp_programs.action import (
-    now_in_seconds, without_index_on)
+    now_in_seconds, reserve_page_space, without_index_on)
 from trytond.modules.spp_programs.copied import CopiedReferenceMixin
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
@@ -97,13 +98,13 @@ class Entitlement(CopiedReferenceMixin, Workflow, ModelSQL, ModelView):
                     t.kind, t.item_key, t.slot),
                 'spp_entitlement.msg_entitlement_unique'),
             ]
+        # No index holds a column that submitting, approving or paying
+        # writes (state, approved_by, approved_at): those bulk UPDATEs are
+        # then HOT (see __register__). The unique key serves the look-ups
+        # by cycle; the cycle's next_expiry leads the expiry cron.
         cls._sql_indexes.update({
-                Index(t, (t.cycle, Index.Range()),
-                    (t.state, Index.Equality())),
                 Index(t, (t.cycle_membership, Index.Range())),
                 Index(t, (t.registrant, Index.Range())),
-                Index(t, (t.valid_until, Index.Range()),
-                    where=t.state == 'approved'),
                 # Deleting entitlements (re-preparing drafts) checks the
                 # self-reference row by row: without an index each check
                 # scans the table. Partial: most rows have none.
@@ -150,12 +151,19 @@ class Entitlement(CopiedReferenceMixin, Workflow, ModelSQL, ModelView):
     @classmethod
     def __setup_indexes__(cls):
         """Leave out the index on `cycle` alone that the ORM adds for the
-        cycle's One2Many: the (cycle, state) index serves every look-up by
-        cycle (and the foreign key's check), and each index costs every
-        prepared row an insertion and every approved row another (a state
-        change is never a HOT update)."""
+        cycle's One2Many: the unique key, which starts with the cycle,
+        serves every look-up by cycle, and each index costs every prepared
+        row an insertion."""
         super().__setup_indexes__()
         cls._sql_indexes = without_index_on(cls._sql_indexes, 'cycle')
+
+    @classmethod
+    def __register__(cls, module):
+        super().__register__(module)
+        # An entitlement changes state in bulk two or three times
+        # (submitted, approved, paid): room for the next version of each
+        # row on its page; the one before is pruned by then.
+        reserve_page_space(cls, 50)
 
     @classmethod
     def default_state(cls):
@@ -254,7 +262,9 @@ class Entitlement(CopiedReferenceMixin, Workflow, ModelSQL, ModelView):
         """Approve the pending entitlements of `cycle` (those of `ids`
         only, if given) in one UPDATE after the fund check; return their
         number."""
-        Fund = Pool().get('spp.program.fund')
+        pool = Pool()
+        Fund = pool.get('spp.program.fund')
+        Cycle = pool.get('spp.cycle')
         if cycle.state != 'approved':
             raise EntitlementError(gettext(
                     'spp_entitlement.msg_cycle_not_approved',
@@ -266,8 +276,9 @@ class Entitlement(CopiedReferenceMixin, Workflow, ModelSQL, ModelView):
         if ids is not None:
             where &= table.id.in_(ids)
         cursor.execute(*table.select(Count(table.id),
-                Coalesce(Sum(table.amount + table.fee), 0), where=where))
-        count, amount = cursor.fetchone()
+                Coalesce(Sum(table.amount + table.fee), 0),
+                Min(table.valid_until), where=where))
+        count, amount, expiry = cursor.fetchone()
         Fund.check_available(cycle.program, Decimal(str(amount)))
         cursor.execute(*table.update(
                 [table.state, table.approved_by, table.approved_at,
@@ -275,6 +286,8 @@ class Entitlement(CopiedReferenceMixin, Workflow, ModelSQL, ModelView):
                 ['approved', Transaction().user, now_in_seconds(),
                     Transaction().user, CurrentTimestamp()],
                 where=where))
+        if expiry is not None:
+            Cycle.plan_expiry(cycle, expiry)
         invalidate_cache(cls)
         return count
 
@@ -311,16 +324,19 @@ class Entitlement(CopiedReferenceMixin, Workflow, ModelSQL, ModelView):
 
     @classmethod
     def expire_overdue(cls):
-        "Expire approved entitlements not redeemed after their validity."
+        """Expire approved entitlements not redeemed after their validity,
+        cycle by cycle: only cycles whose next expiry has come are read."""
+        Cycle = Pool().get('spp.cycle')
         today = Pool().get('ir.date').today()
         table = cls.__table__()
         cursor = Transaction().connection.cursor()
-        cursor.execute(*table.update(
-                [table.state, table.write_date],
-                ['expired', CurrentTimestamp()],
-                where=(table.state == 'approved')
-                & (table.valid_until != Null)
-                & (table.valid_until < today)))
+        for cycle in Cycle.search([('next_expiry', '<', today)]):
+            approved = (table.cycle == cycle.id) & (table.state == 'approved')
+            cursor.execute(*table.update(
+                    [table.state, table.write_date],
+                    ['expired', CurrentTimestamp()],
+                    where=approved & (table.valid_until < today)))
+            Cycle.reset_expiry(cycle)
         invalidate_cache(cls)
 
     # Set-based preparation ----------------------------------------------
@@ -476,6 +492,10 @@ class Cycle(metaclass=PoolMeta):
     __name__ = 'spp.cycle'
     entitlements = fields.One2Many('spp.entitlement', 'cycle',
         "Entitlements", readonly=True)
+    next_expiry = fields.Date("Next Entitlement Expiry", readonly=True,
+        help="The earliest end of validity of the cycle's approved "
+        "entitlements: the day after it, the daily task expires those "
+        "not yet redeemed.")
 
     @classmethod
     def __setup__(cls):
@@ -498,9 +518,43 @@ class Cycle(metaclass=PoolMeta):
                 })
 
     @classmethod
+    def __register__(cls, module):
+        table_h = cls.__table_handler__(module)
+        migrate = (not table_h.column_exist('next_expiry')
+            and backend.TableHandler.table_exist('spp_entitlement'))
+        super().__register__(module)
+        if migrate:
+            cls.reset_expiry()
+
+    @classmethod
+    def plan_expiry(cls, cycle, expiry):
+        "Bring the cycle's next expiry forward to `expiry` if it is earlier."
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.update([table.next_expiry],
+                [Least(Coalesce(table.next_expiry, expiry), expiry)],
+                where=table.id == cycle.id))
+        invalidate_cache(cls)
+
+    @classmethod
+    def reset_expiry(cls, cycle=None):
+        """Set the next expiry of `cycle` (of every cycle if None) to the
+        earliest validity end of its approved entitlements."""
+        Entitlement = Pool().get('spp.entitlement')
+        table, entitlement = cls.__table__(), Entitlement.__table__()
+        cursor = Transaction().connection.cursor()
+        earliest = entitlement.select(Min(entitlement.valid_until),
+            where=(entitlement.cycle == table.id)
+            & (entitlement.state == 'approved'))
+        cursor.execute(*table.update([table.next_expiry], [earliest],
+                where=(table.id == cycle.id) if cycle else None))
+        invalidate_cache(cls)
+
+    @classmethod
     def copy(cls, cycles, default=None):
         default = default.copy() if default else {}
         default.setdefault('entitlements', None)
+        default.setdefault('next_expiry', None)
         return super().copy(cycles, default=default)
 
     @classmethod

@@ -1,6 +1,9 @@
 import datetime as dt
 from decimal import Decimal
 
+from sql import Null
+
+from trytond import backend
 from trytond.exceptions import UserError
 from trytond.model.exceptions import (
     DomainValidationError, SQLConstraintError)
@@ -10,6 +13,7 @@ from trytond.modules.spp_entitlement.exceptions import (
 from trytond.modules.spp_entitlement.voucher import (
     ALPHABET, CODE_LENGTH, check_character, is_valid, new_code)
 from trytond.modules.spp_programs.rule import RuleError
+from trytond.modules.spp_programs.tests.tools import hot_updatable
 from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
 from trytond.transaction import Transaction
@@ -215,6 +219,12 @@ class EntitlementTestCase(ModuleTestCase):
             (Decimal('278.50'), Decimal('278.50'), Decimal(0), Decimal(0)))
         entitlement = Entitlement.search([])[0]
         self.assertEqual(entitlement.approved_by.id, Transaction().user)
+        if backend.name == 'postgresql':
+            # Submitting and approving a cycle change every entitlement:
+            # in place, without new index entries.
+            for column in ['state', 'approved_by', 'approved_at']:
+                self.assertTrue(hot_updatable('spp_entitlement', column),
+                    column)
 
     @with_transaction()
     def test_approve_finance_validator_only(self):
@@ -287,17 +297,43 @@ class EntitlementTestCase(ModuleTestCase):
         cycle = approved_cycle(program)
         post_fund(program, Decimal(1000))
         Entitlement.prepare(cycle)
+        one, two = Entitlement.search([], order=[('id', 'ASC')])
+        yesterday = dt.date.today() - dt.timedelta(days=1)
+        Entitlement.write([one], {'valid_until': yesterday})
         Cycle.submit_entitlements([cycle])
         Cycle.approve_entitlements([cycle])
-        one, two = Entitlement.search([], order=[('id', 'ASC')])
-        table = Entitlement.__table__()
-        cursor = Transaction().connection.cursor()
-        cursor.execute(*table.update([table.valid_until],
-                [dt.date.today() - dt.timedelta(days=1)],
-                where=table.id == one.id))
+        self.assertEqual(Cycle(cycle.id).next_expiry, yesterday)
+
         Entitlement.expire_overdue()
         self.assertEqual(Entitlement(one.id).state, 'expired')
         self.assertEqual(Entitlement(two.id).state, 'approved')
+        # The next expiry moves on to the validity still running.
+        self.assertEqual(Cycle(cycle.id).next_expiry, two.valid_until)
+        self.assertGreaterEqual(two.valid_until, dt.date.today())
+
+    @with_transaction()
+    def test_next_expiry_recomputed(self):
+        "Every cycle's next expiry can be recomputed from its entitlements"
+        pool = Pool()
+        Entitlement = pool.get('spp.entitlement')
+        Cycle = pool.get('spp.cycle')
+        household("One", 1)
+        program = cash_program(items=standard_items())
+        cycle = approved_cycle(program)
+        draft = Cycle.create_next(program)
+        post_fund(program, Decimal(1000))
+        Entitlement.prepare(cycle)
+        Cycle.submit_entitlements([cycle])
+        Cycle.approve_entitlements([cycle])
+        entitlement, = Entitlement.search([])
+        table = Cycle.__table__()
+        Transaction().connection.cursor().execute(*table.update(
+                [table.next_expiry], [Null]))
+
+        Cycle.reset_expiry()
+        self.assertEqual(Cycle(cycle.id).next_expiry,
+            entitlement.valid_until)
+        self.assertIsNone(Cycle(draft.id).next_expiry)
 
     @with_transaction()
     def test_prepare_refused(self):
