@@ -294,9 +294,15 @@ FLOOR_TABLES = {
 def plain_copy(cursor, source, name):
     """Create `name` as the plain-SQL equivalent of `source`: the same
     columns, defaults, checks, unique constraints and indexes
-    (LIKE ... INCLUDING ALL) and the same foreign keys."""
+    (LIKE ... INCLUDING ALL), the same foreign keys and fill factor."""
     cursor.execute(f'DROP TABLE IF EXISTS "{name}" CASCADE')
     cursor.execute(f'CREATE TABLE "{name}" (LIKE "{source}" INCLUDING ALL)')
+    # LIKE copies no storage parameter: the same page fill factor too.
+    cursor.execute('SELECT reloptions FROM pg_class '
+        'WHERE oid = %s::regclass', (source,))
+    options, = cursor.fetchone()
+    if options:
+        cursor.execute(f'ALTER TABLE "{name}" SET ({", ".join(options)})')
     cursor.execute('SELECT pg_get_constraintdef(oid) FROM pg_constraint '
         'WHERE conrelid = %s::regclass AND contype = \'f\'', (source,))
     for definition, in cursor.fetchall():
@@ -310,18 +316,22 @@ def floor_tables():
         plain_copy(cursor, source, name)
 
 
-def floor_import(program_id, create=True):
+def floor_import(program_id, create=True, enrolled=False):
     """The floor of import eligible: a hand-written INSERT ... SELECT of
     the same rule into the equivalent plain table (created first unless
-    `create` is false)."""
+    `create` is false); of import and enrol if `enrolled`: the rows
+    inserted as enrolled as of today."""
     from trytond.transaction import Transaction
     cursor = Transaction().connection.cursor()
     if create:
         floor_tables()
+    state, date = ('enrolled', 'CURRENT_DATE') if enrolled else (
+        'draft', 'NULL::date')
     cursor.execute('INSERT INTO bench_floor_membership (program, '
-        'registrant, state, area, forced, not_duplicate, create_uid, '
-        'create_date) '
-        'SELECT %s, p.id, \'draft\', p.area, FALSE, FALSE, 0, NOW() '
+        'registrant, state, enrolment_date, state_date, area, forced, '
+        'not_duplicate, create_uid, create_date) '
+        f'SELECT %s, p.id, \'{state}\', {date}, {date}, p.area, FALSE, '
+        'FALSE, 0, NOW() '
         f'FROM party_party p WHERE p.id IN ({RULE_SQL})', (program_id,))
     return cursor.rowcount
 
@@ -420,6 +430,15 @@ def main():
     timed(database, drop_floor)
     floor_s = floor_import_s + floor_enrol_s
 
+    # Import and enrol in one pass, on a program of its own.
+    _, one_pass_id = timed(database, lambda: setup_program('BENCH-ONE'))
+    one_pass_s, _ = timed(database,
+        lambda: Program.import_and_enrol([Program(one_pass_id)]))
+    _, one_pass_counts = timed(database, lambda: counts(one_pass_id))
+    floor_one_pass_s, floor_one_pass_rows = timed(database,
+        lambda: floor_import(one_pass_id, enrolled=True))
+    timed(database, drop_floor)
+
     _, orm_program_id = timed(database, lambda: setup_program('BENCH-ORM'))
     orm_s, orm_rows = timed(database,
         lambda: orm_import_enrol(orm_program_id, options.sample))
@@ -443,6 +462,8 @@ def main():
         'enrol_s': round(enrol_s, 2),
         'import_enrol_s': round(set_based_s, 2),
         'import_enrol_rerun_s': round(rerun_s, 2),
+        'import_and_enrol_one_pass_s': round(one_pass_s, 2),
+        'import_and_enrol_one_pass_counts': one_pass_counts,
         'deduplicate_s': round(dedup_s, 2),
         'cycle_prepare_s': round(cycle_s, 2),
         'orm_sample': {
@@ -457,12 +478,14 @@ def main():
         'floor': {
             'table': "LIKE the real table INCLUDING ALL (columns, "
             "defaults, checks, unique constraints, indexes) plus the same "
-            "foreign keys; hand-written SQL of the same rule",
+            "foreign keys and fill factor; hand-written SQL of the same rule",
             'import_rows': floor_rows,
             'import_s': round(floor_import_s, 2),
             'enrol_rows': floor_enrolled,
             'enrol_s': round(floor_enrol_s, 2),
             'import_enrol_s': round(floor_s, 2),
+            'import_enrolled_rows': floor_one_pass_rows,
+            'import_enrolled_s': round(floor_one_pass_s, 2),
             'cycle_rows': floor_cycle_rows,
             'cycle_prepare_s': round(floor_cycle_s, 2),
             },
@@ -474,6 +497,8 @@ def main():
                 max(enrol_s - dedup_s, 0) / floor_enrol_s, 2),
             'import_enrol_set_based_vs_floor': round(
                 set_based_s / floor_s, 2),
+            'import_and_enrol_one_pass_vs_floor': round(
+                one_pass_s / floor_one_pass_s, 2),
             'cycle_set_based_vs_floor': round(cycle_s / floor_cycle_s, 2),
             'import_enrol_orm_vs_set_based': round(
                 orm_extrapolated_s / set_based_s, 1),

@@ -133,7 +133,7 @@ class PopulationActionMixin:
     def population_size(self, action):
         "The number of rows the action touches, to choose queue or not."
         Membership = Pool().get('spp.program.membership')
-        if action == 'import_eligible':
+        if action in {'import_eligible', 'import_and_enrol'}:
             return self.on_change_with_eligible_count() or 0
         return Membership.search_count([('program', '=', self.id)])
 

@@ -30,8 +30,57 @@ class EnrolmentMixin:
     def import_eligible(cls, program, progress=None):
         """Insert every eligible registrant who is not yet a member as
         draft, one INSERT ... SELECT per batch of registrant ids."""
-        Party = Pool().get('party.party')
         progress = progress or RunProgress(None)
+        ranges = registrant_ranges()
+        progress.plan(len(ranges))
+        cls._insert_eligible(program, ranges, progress, 'draft')
+        invalidate_cache(cls)
+
+    @classmethod
+    def enrol(cls, program, progress=None):
+        """Enrol draft members who still match the rules; the other draft
+        members become not eligible. Then flag duplicates."""
+        progress = progress or RunProgress(None)
+        ranges = registrant_ranges()
+        progress.plan(len(ranges) + 1)
+        cls._enrol_drafts(program, ranges, progress)
+        analyze_table(cls)
+        progress.advance(cls._flag_duplicates(program))
+        invalidate_cache(cls)
+
+    @classmethod
+    def import_and_enrol(cls, program, progress=None):
+        """Import eligible and enrol in one pass: every eligible registrant
+        who is not yet a member is inserted as enrolled (the rules are
+        checked by the same statement), draft members are enrolled or not
+        eligible as by Enrol, then duplicates are flagged. The result is
+        that of Import eligible followed by Enrol, without the draft step
+        and its second pass over the population."""
+        progress = progress or RunProgress(None)
+        ranges = registrant_ranges()
+        drafts = cls._has_drafts(program)
+        progress.plan(len(ranges) * (2 if drafts else 1) + 1)
+        if drafts:
+            cls._enrol_drafts(program, ranges, progress)
+        cls._insert_eligible(program, ranges, progress, 'enrolled')
+        progress.advance(cls._flag_duplicates(program))
+        invalidate_cache(cls)
+
+    @classmethod
+    def _has_drafts(cls, program):
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.select(Literal(1),
+                where=(table.program == program.id)
+                & (table.state == 'draft'), limit=1))
+        return cursor.fetchone() is not None
+
+    @classmethod
+    def _insert_eligible(cls, program, ranges, progress, state):
+        """Insert the eligible registrants who are not yet members of the
+        program in `state` (draft, or enrolled as of today), one
+        INSERT ... SELECT per registrant id range."""
+        Party = Pool().get('party.party')
         membership, existing = cls.__table__(), cls.__table__()
         party = Party.__table__()
         cursor = Transaction().connection.cursor()
@@ -46,8 +95,19 @@ class EnrolmentMixin:
         first_import = cursor.fetchone() is None
         if not first_import:
             analyze_table(cls)
-        ranges = registrant_ranges()
-        progress.plan(len(ranges))
+        columns = [membership.program, membership.registrant,
+            membership.state, membership.area, membership.forced,
+            membership.not_duplicate, membership.create_uid,
+            membership.create_date]
+        values = [typed(cls, 'program', program.id), party.id,
+            typed(cls, 'state', state), party.area,
+            typed(cls, 'forced', False), typed(cls, 'not_duplicate', False),
+            typed(cls, 'create_uid', Transaction().user), CurrentTimestamp()]
+        if state == 'enrolled':
+            today = Pool().get('ir.date').today()
+            columns += [membership.enrolment_date, membership.state_date]
+            # Not typed(): SQLite reads a CAST(... AS DATE) as a number.
+            values += [Literal(today), Literal(today)]
         for low, high in ranges:
             eligible = program.eligible_query(low, high)
             where = ((party.id >= low) & (party.id < high)
@@ -56,37 +116,21 @@ class EnrolmentMixin:
                 where &= ~Exists(existing.select(existing.id,
                         where=(existing.program == program.id)
                         & (existing.registrant == party.id)))
-            query = party.select(
-                typed(cls, 'program', program.id), party.id,
-                typed(cls, 'state', 'draft'), party.area,
-                typed(cls, 'forced', False),
-                typed(cls, 'not_duplicate', False),
-                typed(cls, 'create_uid', Transaction().user),
-                CurrentTimestamp(),
-                where=where)
-            cursor.execute(*membership.insert([
-                        membership.program, membership.registrant,
-                        membership.state, membership.area,
-                        membership.forced, membership.not_duplicate,
-                        membership.create_uid, membership.create_date,
-                        ], query))
+            cursor.execute(*membership.insert(columns,
+                    party.select(*values, where=where)))
             progress.advance(cursor.rowcount)
         analyze_table(cls)
-        invalidate_cache(cls)
 
     @classmethod
-    def enrol(cls, program, progress=None):
-        """Enrol draft members who still match the rules; the other draft
-        members become not eligible. Then flag duplicates."""
-        progress = progress or RunProgress(None)
+    def _enrol_drafts(cls, program, ranges, progress):
+        """Enrol the draft members who still match the rules, the other
+        draft members become not eligible: two UPDATEs per range."""
         today = Pool().get('ir.date').today()
         table = cls.__table__()
         cursor = Transaction().connection.cursor()
         user, now = Transaction().user, CurrentTimestamp()
         reason = gettext('spp_programs.msg_reason_not_eligible_enrol',
             date=today.isoformat())
-        ranges = registrant_ranges()
-        progress.plan(len(ranges) + 1)
         for low, high in ranges:
             eligible = program.eligible_query(low, high)
             draft = ((table.program == program.id)
@@ -104,9 +148,6 @@ class EnrolmentMixin:
                     ['not_eligible', today, reason, user, now],
                     where=draft))
             progress.advance(rows + cursor.rowcount)
-        analyze_table(cls)
-        progress.advance(cls._flag_duplicates(program))
-        invalidate_cache(cls)
 
     @classmethod
     def verify_eligibility(cls, program, progress=None):

@@ -152,6 +152,10 @@ class Program(PopulationActionMixin, Workflow, ModelSQL, ModelView):
                     'invisible': ~active, 'readonly': busy,
                     'depends': ['state', 'running_action'],
                     },
+                'import_and_enrol': {
+                    'invisible': ~active, 'readonly': busy,
+                    'depends': ['state', 'running_action'],
+                    },
                 'verify_eligibility': {
                     'invisible': ~active, 'readonly': busy,
                     'depends': ['state', 'running_action'],
@@ -381,6 +385,12 @@ class Program(PopulationActionMixin, Workflow, ModelSQL, ModelView):
     def enrol(cls, programs):
         "Enrol draft members who are still eligible; the others are not."
         cls.start_action(programs, 'enrol')
+
+    @classmethod
+    @ModelView.button
+    def import_and_enrol(cls, programs):
+        "Import eligible registrants and enrol them in one pass."
+        cls.start_action(programs, 'import_and_enrol')
 
     @classmethod
     @ModelView.button

@@ -29,6 +29,7 @@ def now_in_seconds():
 ACTIONS = [
     ('import_eligible', "Import Eligible"),
     ('enrol', "Enrol"),
+    ('import_and_enrol', "Import and Enrol"),
     ('verify_eligibility', "Verify Eligibility"),
     ('deduplicate', "Deduplicate"),
     ('prepare_cycle', "Prepare Cycle"),

@@ -209,6 +209,52 @@ class ProgramsTestCase(ModuleTestCase):
             {'Child A': 'not_eligible', 'Child B': 'enrolled'})
 
     @with_transaction()
+    def test_import_and_enrol(self):
+        "Import and enrol in one pass gives the result of the two steps"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Program = pool.get('spp.program')
+        GroupMembership = pool.get('spp.group.membership')
+        ProgramMembership = pool.get('spp.program.membership')
+        Run = pool.get('spp.program.run')
+        areas = create_areas()
+        child_a, child_b, adults_a = population(areas)
+        dede, = Party.search([('name', 'like', 'Dede%')])
+        GroupMembership.create([{'group': child_a.id, 'individual': dede.id}])
+        two_steps = create_program('member_count >= 1', code='TWO')
+        Program.import_eligible([two_steps])
+        Program.enrol([two_steps])
+        one_pass = create_program('member_count >= 1', code='ONE')
+
+        Program.import_and_enrol([one_pass])
+        self.assertEqual(states(one_pass), states(two_steps))
+        self.assertEqual(states(one_pass), {'Child A': 'duplicated',
+                'Child B': 'enrolled', 'Adults A': 'duplicated'})
+        members = ProgramMembership.search(
+            [('program', '=', one_pass.id)])
+        today = pool.get('ir.date').today()
+        self.assertEqual({(m.enrolment_date, m.state_date) for m in members},
+            {(today, today)})
+        run, = Run.search([('program', '=', one_pass.id)])
+        self.assertEqual((run.action, run.state, run.processed),
+            ('import_and_enrol', 'done', 5))
+
+        # A re-run changes nothing; drafts of an earlier import are
+        # re-checked as Enrol does.
+        Program.import_and_enrol([one_pass])
+        self.assertEqual(ProgramMembership.search_count(
+                [('program', '=', one_pass.id)]), 3)
+        later = create_program('child_count >= 1', code='LATER')
+        Program.import_eligible([later])
+        self.assertEqual(states(later),
+            {'Child A': 'draft', 'Child B': 'draft'})
+        GroupMembership.end([m for m in child_b.memberships
+                if m.individual.name.startswith("Caca")])
+        Program.import_and_enrol([later])
+        self.assertEqual(states(later),
+            {'Child A': 'enrolled', 'Child B': 'not_eligible'})
+
+    @with_transaction()
     def test_pause_resume_exit(self):
         "Selected members can be paused, resumed and exited"
         pool = Pool()
