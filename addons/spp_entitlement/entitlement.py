@@ -265,6 +265,7 @@ class Entitlement(CopiedReferenceMixin, Workflow, ModelSQL, ModelView):
         pool = Pool()
         Fund = pool.get('spp.program.fund')
         Cycle = pool.get('spp.cycle')
+        Program = pool.get('spp.program')
         if cycle.state != 'approved':
             raise EntitlementError(gettext(
                     'spp_entitlement.msg_cycle_not_approved',
@@ -279,13 +280,15 @@ class Entitlement(CopiedReferenceMixin, Workflow, ModelSQL, ModelView):
                 Coalesce(Sum(table.amount + table.fee), 0),
                 Min(table.valid_until), where=where))
         count, amount, expiry = cursor.fetchone()
-        Fund.check_available(cycle.program, Decimal(str(amount)))
+        amount = Decimal(str(amount))
+        Fund.check_available(cycle.program, amount)
         cursor.execute(*table.update(
                 [table.state, table.approved_by, table.approved_at,
                     table.write_uid, table.write_date],
                 ['approved', Transaction().user, now_in_seconds(),
                     Transaction().user, CurrentTimestamp()],
                 where=where))
+        Program.commit_amount(cycle.program, amount)
         if expiry is not None:
             Cycle.plan_expiry(cycle, expiry)
         invalidate_cache(cls)
@@ -299,8 +302,22 @@ class Entitlement(CopiedReferenceMixin, Workflow, ModelSQL, ModelView):
 
     @classmethod
     @ModelView.button
-    @Workflow.transition('cancelled')
     def cancel(cls, entitlements):
+        "Cancel; approved entitlements give their amount back to the funds."
+        Program = Pool().get('spp.program')
+        released = {}
+        for entitlement in entitlements:
+            if entitlement.state == 'approved':
+                program = entitlement.cycle.program
+                released[program] = released.get(program, 0) + (
+                    entitlement.amount + (entitlement.fee or 0))
+        cls._cancel(entitlements)
+        for program, amount in released.items():
+            Program.commit_amount(program, -amount)
+
+    @classmethod
+    @Workflow.transition('cancelled')
+    def _cancel(cls, entitlements):
         cls.write(entitlements, {
                 'slot': None,
                 'cancelled_by': Transaction().user,
@@ -330,12 +347,19 @@ class Entitlement(CopiedReferenceMixin, Workflow, ModelSQL, ModelView):
         today = Pool().get('ir.date').today()
         table = cls.__table__()
         cursor = Transaction().connection.cursor()
+        Program = Pool().get('spp.program')
         for cycle in Cycle.search([('next_expiry', '<', today)]):
             approved = (table.cycle == cycle.id) & (table.state == 'approved')
+            overdue = approved & (table.valid_until < today)
+            cursor.execute(*table.select(
+                    Coalesce(Sum(table.amount + table.fee), 0),
+                    where=overdue))
+            amount, = cursor.fetchone()
             cursor.execute(*table.update(
                     [table.state, table.write_date],
                     ['expired', CurrentTimestamp()],
-                    where=approved & (table.valid_until < today)))
+                    where=overdue))
+            Program.commit_amount(cycle.program, -Decimal(str(amount)))
             Cycle.reset_expiry(cycle)
         invalidate_cache(cls)
 

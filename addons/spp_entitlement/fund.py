@@ -6,14 +6,16 @@ from sql.aggregate import Sum
 from sql.conditionals import Case, Coalesce
 from sql.functions import CurrentTimestamp
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import (
     Index, ModelSQL, ModelView, Workflow, fields)
-from trytond.pool import Pool
+from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
 from .exceptions import FundError
+from .sqltools import invalidate_cache
 
 # Entitlement states that commit program money, and those already paid.
 COMMITTED = ('approved', 'distributed', 'redeemed')
@@ -158,10 +160,20 @@ class ProgramFund(Workflow, ModelSQL, ModelView):
     @classmethod
     def check_available(cls, program, amount):
         """Lock the program's funds and refuse `amount` when posted funds
-        minus committed entitlements do not cover it."""
+        minus committed entitlements do not cover it.
+
+        The committed amount is the program's running total, not a sum
+        over its entitlements, which grows with every cycle."""
+        Program = Pool().get('spp.program')
         cls.lock_program(program)
-        posted, committed, _ = cls.balance(program)
-        available = posted - committed
+        fund = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*fund.select(Coalesce(Sum(fund.amount), 0),
+                where=(fund.program == program.id)
+                & (fund.state == 'posted')))
+        posted, = cursor.fetchone()
+        available = (Decimal(str(posted))
+            - Program.committed(program))
         if amount > available:
             currency = program.currency
             raise FundError(gettext('spp_entitlement.msg_fund_shortfall',
@@ -220,3 +232,64 @@ class ProgramBalance(ModelSQL, ModelView):
             committed.as_('committed'),
             Coalesce(spent.paid, 0).as_('paid'),
             (posted_amount - committed).as_('available'))
+
+
+class Program(metaclass=PoolMeta):
+    __name__ = 'spp.program'
+    committed_amount = fields.Numeric("Committed", digits=(16, 4),
+        readonly=True,
+        help="Approved entitlements (amount and fee), paid or not: added "
+        "by approvals, taken off by cancellations and expiries.")
+
+    @classmethod
+    def __register__(cls, module):
+        table_h = cls.__table_handler__(module)
+        migrate = not table_h.column_exist('committed_amount')
+        super().__register__(module)
+        if migrate:
+            cls.reset_committed()
+
+    @classmethod
+    def default_committed_amount(cls):
+        return Decimal(0)
+
+    @classmethod
+    def committed(cls, program):
+        "The program's committed amount, read afresh."
+        return cls(program.id).committed_amount or Decimal(0)
+
+    @classmethod
+    def commit_amount(cls, program, amount):
+        """Add `amount` (negative to release it) to the program's committed
+        amount: one UPDATE of its row, which serializes the transactions
+        that change it."""
+        if not amount:
+            return
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.update([table.committed_amount],
+                [Coalesce(table.committed_amount, 0) + amount],
+                where=table.id == program.id))
+        invalidate_cache(cls)
+
+    @classmethod
+    def reset_committed(cls):
+        """Recompute every program's committed amount from its entitlements
+        (on update of the module; a repair if it was ever changed by
+        hand)."""
+        pool = Pool()
+        Entitlement = pool.get('spp.entitlement')
+        Cycle = pool.get('spp.cycle')
+        table = cls.__table__()
+        entitlement, cycle = Entitlement.__table__(), Cycle.__table__()
+        cursor = Transaction().connection.cursor()
+        if not backend.TableHandler.table_exist(Entitlement._table):
+            return
+        total = entitlement.join(cycle,
+            condition=entitlement.cycle == cycle.id).select(
+            Coalesce(Sum(entitlement.amount
+                    + Coalesce(entitlement.fee, 0)), 0),
+            where=(cycle.program == table.id)
+            & entitlement.state.in_(COMMITTED))
+        cursor.execute(*table.update([table.committed_amount], [total]))
+        invalidate_cache(cls)

@@ -286,6 +286,54 @@ class EntitlementTestCase(ModuleTestCase):
             Decimal('120.00'))
 
     @with_transaction()
+    def test_committed_running_total(self):
+        "The committed amount follows approvals, cancellations and expiries"
+        pool = Pool()
+        Entitlement = pool.get('spp.entitlement')
+        Cycle = pool.get('spp.cycle')
+        Program = pool.get('spp.program')
+        Fund = pool.get('spp.program.fund')
+        household("One", 1)
+        household("Two", 2)
+        program = cash_program(items=standard_items())
+        cycle = approved_cycle(program)
+        post_fund(program, Decimal(1000))
+
+        def committed():
+            "The running total, checked against the sum of entitlements."
+            total = Program(program.id).committed_amount
+            self.assertEqual(total, Fund.balance(program)[1])
+            return total
+        self.assertEqual(committed(), 0)
+        Entitlement.prepare(cycle)
+        one, two = Entitlement.search([], order=[('id', 'ASC')])
+        Entitlement.write([one], {
+                'valid_until': dt.date.today() - dt.timedelta(days=1)})
+        Cycle.submit_entitlements([cycle])
+        Cycle.approve_entitlements([cycle])
+        self.assertEqual(committed(), Decimal('276.50'))  # 125.50 + 151.00
+
+        correction = Entitlement.correct(Entitlement(two.id), Decimal(100))
+        self.assertEqual(committed(), Decimal('125.50'))
+        Entitlement.submit([correction])
+        Entitlement.approve([correction])
+        self.assertEqual(committed(), Decimal('225.50'))
+        Entitlement.expire_overdue()
+        self.assertEqual(committed(), Decimal('100.00'))
+        Entitlement.cancel([Entitlement(one.id)])  # expired: nothing back
+        self.assertEqual(committed(), Decimal('100.00'))
+
+        # The fund check reads the running total; a total changed by hand
+        # is repaired from the entitlements.
+        again = Entitlement.correct(Entitlement(correction.id), Decimal(90))
+        Entitlement.submit([again])
+        Program.write([program], {'committed_amount': Decimal(1000)})
+        with self.assertRaisesRegex(FundError, 'short'):
+            Entitlement.approve([again])
+        Program.reset_committed()
+        self.assertEqual(committed(), Decimal(0))
+
+    @with_transaction()
     def test_expire_overdue(self):
         "The cron expires approved entitlements after their validity"
         pool = Pool()
