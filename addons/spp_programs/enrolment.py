@@ -227,20 +227,29 @@ class EnrolmentMixin:
         pool = Pool()
         GroupMembership = pool.get('spp.group.membership')
         today = pool.get('ir.date').today()
-        member = GroupMembership.__table__()
-        member2 = GroupMembership.__table__()
+        member, member2, member3 = (GroupMembership.__table__()
+            for _ in range(3))
         pm = cls.__table__()
-        in_program = member.join(pm, condition=(pm.registrant == member.group)
-            & (pm.program == program.id) & pm.state.in_(IN_PROGRAM))
-        # Two groups differ when the smallest and the largest do: a hash
-        # aggregate, where COUNT(DISTINCT) would sort millions of rows.
-        shared = in_program.select(member.individual,
+        # Two groups differ when the smallest and the largest do. People
+        # in two households at all are few: found first in one ordered
+        # pass over the index on individual, only they are looked up in
+        # the program (7.7 -> 2.1 s at 4.7 million members, where hashing
+        # every member of the program's households spilled to disk).
+        in_two = member.select(member.individual,
             where=GroupMembership.active_condition(member, today),
             group_by=[member.individual],
             having=Min(member.group) != Max(member.group))
-        return member2.select(member2.group,
+        in_program = member2.join(pm,
+            condition=(pm.registrant == member2.group)
+            & (pm.program == program.id) & pm.state.in_(IN_PROGRAM))
+        shared = in_program.select(member2.individual,
             where=GroupMembership.active_condition(member2, today)
-            & member2.individual.in_(shared))
+            & member2.individual.in_(in_two),
+            group_by=[member2.individual],
+            having=Min(member2.group) != Max(member2.group))
+        return member3.select(member3.group,
+            where=GroupMembership.active_condition(member3, today)
+            & member3.individual.in_(shared))
 
     @classmethod
     def _shared_id_query(cls, program):
