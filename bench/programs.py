@@ -10,6 +10,8 @@ measures, each step in its own committed transaction:
 
 - import eligible (INSERT ... SELECT of the ORM's eligibility query) and
   enrol (UPDATEs re-checking the rule, then deduplication);
+- import and enrol in one pass (`import_and_enrol`, the eligible inserted
+  as enrolled, then deduplication), on a program of its own;
 - cycle preparation (the snapshot of enrolled members);
 - the same operations through per-record ORM calls on a --sample of
   households, extrapolated to the whole population;
