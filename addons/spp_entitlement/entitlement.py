@@ -343,11 +343,12 @@ class Entitlement(CopiedReferenceMixin, Workflow, ModelSQL, ModelView):
     def expire_overdue(cls):
         """Expire approved entitlements not redeemed after their validity,
         cycle by cycle: only cycles whose next expiry has come are read."""
-        Cycle = Pool().get('spp.cycle')
-        today = Pool().get('ir.date').today()
+        pool = Pool()
+        Cycle = pool.get('spp.cycle')
+        Program = pool.get('spp.program')
+        today = pool.get('ir.date').today()
         table = cls.__table__()
         cursor = Transaction().connection.cursor()
-        Program = Pool().get('spp.program')
         for cycle in Cycle.search([('next_expiry', '<', today)]):
             approved = (table.cycle == cycle.id) & (table.state == 'approved')
             overdue = approved & (table.valid_until < today)
