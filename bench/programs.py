@@ -205,7 +205,8 @@ def setup_program(code):
                     'name': "Bench", 'code': 'BNC', 'symbol': 'B'}])
     country, = Area.search([('parent', '=', None)], limit=1)
     for old in Program.search([('code', '=', code)]):
-        Program.write([old], {'code': f'{code}-old-{old.id}'})
+        if not drop_program(old.id):
+            Program.write([old], {'code': f'{code}-old-{old.id}'})
     program, = Program.create([{
                 'name': f"Bench {code}", 'code': code,
                 'target_type': 'group', 'currency': currency[0].id,
@@ -213,6 +214,36 @@ def setup_program(code):
                 }])
     Program.activate([program])
     return program.id
+
+
+def drop_program(program_id):
+    """Delete an earlier run's program with its members, cycles and runs,
+    in SQL (the ORM would cascade row by row), so that the tables do not
+    grow from run to run; False, and nothing deleted, when something else
+    refers to it (entitlements of its cycles, say)."""
+    from trytond.modules.spp_programs.action import invalidate_cache
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    cursor = Transaction().connection.cursor()
+    cursor.execute('SAVEPOINT bench_drop_program')
+    try:
+        cursor.execute('DELETE FROM spp_cycle_membership WHERE cycle IN '
+            '(SELECT id FROM spp_cycle WHERE program = %s)', (program_id,))
+        for table in ['spp_cycle', 'spp_program_run',
+                'spp_program_membership']:
+            cursor.execute(f'DELETE FROM {table} WHERE program = %s',
+                (program_id,))
+        cursor.execute('DELETE FROM spp_program WHERE id = %s',
+            (program_id,))
+    except Exception:
+        cursor.execute('ROLLBACK TO SAVEPOINT bench_drop_program')
+        return False
+    cursor.execute('RELEASE SAVEPOINT bench_drop_program')
+    pool = Pool()
+    invalidate_cache(*(pool.get(name) for name in ['spp.program',
+                'spp.program.membership', 'spp.cycle', 'spp.cycle.membership',
+                'spp.program.run']))
+    return True
 
 
 def counts(program_id):
