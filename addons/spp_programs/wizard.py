@@ -34,6 +34,10 @@ class CreateProgramStart(ModelView):
             })
     activate = fields.Boolean("Activate",
         help="Activate the program at once, ready for enrolment.")
+    enrol = fields.Boolean("Import and Enrol",
+        states={'invisible': ~Eval('activate')},
+        help="Enrol every registrant who matches the rule now, without a "
+        "draft review (in the background for a large population).")
 
     @classmethod
     def get_eligibility_methods(cls):
@@ -106,6 +110,8 @@ class CreateProgram(Wizard):
         program, = Program.create([self.get_program_values()])
         if start.activate:
             Program.activate([program])
+            if start.enrol:
+                Program.import_and_enrol([program])
         action['res_id'] = [program.id]
         action['views'].reverse()
         return action, {}

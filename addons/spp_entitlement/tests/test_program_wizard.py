@@ -35,6 +35,19 @@ class ProgramWizardTestCase(EntitlementDatabaseTestCase):
     "Test the entitlement defaults of the create-program wizard"
 
     @with_transaction()
+    def test_wizard_imports_and_enrols(self):
+        "Ticking Import and Enrol gives a program with its members enrolled"
+        Program = Pool().get('spp.program')
+        household("None", 0)
+        household("Two", 2)
+        run_wizard(create_currency(), enrol=True,
+            entitlement_amount=Decimal('50.00'))
+        program, = Program.search([('code', '=', 'CGW')])
+        self.assertEqual(
+            (program.state, program.enrolled_count, program.draft_count),
+            ('active', 1, 0))
+
+    @with_transaction()
     def test_start_form_offers_entitlement_fields(self):
         "The start form shows the amount and the maximum"
         Start = Pool().get('spp.program.create.start')
