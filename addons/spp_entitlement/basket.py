@@ -19,6 +19,7 @@ from trytond.model import (
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
+from trytond.modules.spp_programs.bulk_insert import insert_select
 
 from .exceptions import ItemValidationError
 from .product_quantity import ProductQuantityMixin
@@ -207,7 +208,7 @@ class Entitlement(metaclass=PoolMeta):
         user = Transaction().user
         for item in program.basket_items:
             computed = cls._basket_query(cycle, item)
-            cursor.execute(*table.insert([
+            count += insert_select(cls, table.insert([
                         table.cycle, table.cycle_membership,
                         table.registrant, table.kind, table.item,
                         table.item_key, table.slot, table.amount, table.fee,
@@ -223,7 +224,6 @@ class Entitlement(metaclass=PoolMeta):
                         typed(cls, 'state', 'draft'),
                         typed(cls, 'create_uid', user), CurrentTimestamp(),
                         order_by=[computed.registrant.asc])))
-            count += cursor.rowcount
             voucher = cls.__table__()
             party = Party.__table__()
             multiplier = (item.sql_multiplier(party)

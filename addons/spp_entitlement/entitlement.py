@@ -22,6 +22,8 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction
 from trytond.modules.spp_programs.action import (
     now_in_seconds, reserve_page_space, without_index_on)
+from trytond.modules.spp_programs.bulk_insert import (
+    guard_references, insert_select)
 from trytond.modules.spp_programs.copied import CopiedReferenceMixin
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
@@ -164,6 +166,7 @@ class Entitlement(CopiedReferenceMixin, Workflow, ModelSQL, ModelView):
         # (submitted, approved, paid): room for the next version of each
         # row on its page; the one before is pruned by then.
         reserve_page_space(cls, 50)
+        guard_references(cls)
 
     @classmethod
     def default_state(cls):
@@ -492,7 +495,7 @@ class Entitlement(CopiedReferenceMixin, Workflow, ModelSQL, ModelView):
         computed = cls._computed_query(cycle)
         valid_from, valid_until = cls.validity(cycle)
         user = Transaction().user
-        cursor.execute(*table.insert([
+        count = insert_select(cls, table.insert([
                     table.cycle, table.cycle_membership, table.registrant,
                     table.kind, table.item_key, table.slot, table.amount,
                     table.fee, table.valid_from, table.valid_until,
@@ -510,7 +513,7 @@ class Entitlement(CopiedReferenceMixin, Workflow, ModelSQL, ModelView):
                     # and files follow them.
                     order_by=[computed.registrant.asc])))
         invalidate_cache(cls)
-        return cursor.rowcount
+        return count
 
 
 class Cycle(metaclass=PoolMeta):

@@ -18,6 +18,7 @@ from trytond.model import (
 from trytond.pool import PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
+from trytond.modules.spp_programs.bulk_insert import insert_select
 
 from .exceptions import ItemValidationError
 from .item import RuleItemMixin
@@ -161,7 +162,7 @@ class Entitlement(metaclass=PoolMeta):
         user = Transaction().user
         for item in cycle.program.in_kind_items:
             computed = cls._in_kind_query(cycle, item)
-            cursor.execute(*table.insert([
+            count += insert_select(cls, table.insert([
                         table.cycle, table.cycle_membership,
                         table.registrant, table.kind, table.in_kind_item,
                         table.item_key, table.slot, table.product,
@@ -181,6 +182,5 @@ class Entitlement(metaclass=PoolMeta):
                         typed(cls, 'state', 'draft'),
                         typed(cls, 'create_uid', user), CurrentTimestamp(),
                         where=computed.quantity > 0)))
-            count += cursor.rowcount
         invalidate_cache(cls)
         return count

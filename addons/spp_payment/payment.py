@@ -21,6 +21,8 @@ from trytond.model import (
 from trytond.modules.spp_entitlement.sqltools import invalidate_cache, typed
 from trytond.modules.spp_programs.action import (
     reserve_page_space, without_index_on)
+from trytond.modules.spp_programs.bulk_insert import (
+    guard_references, insert_select)
 from trytond.modules.spp_programs.copied import CopiedReferenceMixin
 from trytond.pool import Pool
 from trytond.pyson import Eval
@@ -316,7 +318,7 @@ class PaymentBatch(Workflow, ModelSQL, ModelView):
                         'VARCHAR')), '-'), Cast(ranked.attempt, 'VARCHAR'))
         phone = Payment.phone_query(ranked.registrant)
         user = Transaction().user
-        cursor.execute(*payment.insert([
+        insert_select(Payment, payment.insert([
                     payment.batch, payment.entitlement, payment.cycle,
                     payment.registrant, payment.amount, payment.attempt,
                     payment.slot, payment.reference, payment.payee_phone,
@@ -413,6 +415,7 @@ class Payment(CopiedReferenceMixin, Workflow, ModelSQL, ModelView):
         # A payment changes state once or twice (sent, then paid or
         # failed): room for one more version of each row on its page.
         reserve_page_space(cls, 50)
+        guard_references(cls)
 
     @classmethod
     def default_state(cls):

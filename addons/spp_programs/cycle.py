@@ -15,6 +15,7 @@ from trytond.pool import Pool
 from trytond.pyson import Eval, If
 from trytond.transaction import Transaction
 
+from .bulk_insert import guard_references, insert_select
 from .copied import CopiedReferenceMixin
 from .exceptions import CycleError
 from .action import (
@@ -286,6 +287,11 @@ class CycleMembership(CopiedReferenceMixin, ModelSQL, ModelView):
         cls._sql_indexes = without_index_on(cls._sql_indexes, 'cycle')
 
     @classmethod
+    def __register__(cls, module):
+        super().__register__(module)
+        guard_references(cls)
+
+    @classmethod
     def prepare(cls, cycle_id):
         """Replace the beneficiaries of a draft cycle by the program's
         enrolled members, in two statements (idempotent); return how many
@@ -302,7 +308,7 @@ class CycleMembership(CopiedReferenceMixin, ModelSQL, ModelView):
         cycle_table = Cycle.__table__()
         cursor = Transaction().connection.cursor()
         cursor.execute(*table.delete(where=table.cycle == cycle.id))
-        cursor.execute(*table.insert([
+        inserted = insert_select(cls, table.insert([
                     table.cycle, table.registrant, table.program_membership,
                     table.area, table.create_uid, table.create_date],
                 membership.select(
@@ -312,7 +318,6 @@ class CycleMembership(CopiedReferenceMixin, ModelSQL, ModelView):
                     CurrentTimestamp(),
                     where=(membership.program == cycle.program.id)
                     & (membership.state == 'enrolled'))))
-        inserted = cursor.rowcount
         analyze_table(cls)
         cursor.execute(*cycle_table.update(
                 [cycle_table.prepared_at], [now_in_seconds()],

@@ -16,6 +16,7 @@ from trytond.transaction import Transaction
 
 from .action import (
     analyze_table, invalidate_cache, registrant_ranges, typed)
+from .bulk_insert import insert_select
 from .run import RunProgress
 
 # Members counted as "in the program" when looking for duplicates.
@@ -116,9 +117,8 @@ class EnrolmentMixin:
                 where &= ~Exists(existing.select(existing.id,
                         where=(existing.program == program.id)
                         & (existing.registrant == party.id)))
-            cursor.execute(*membership.insert(columns,
-                    party.select(*values, where=where)))
-            progress.advance(cursor.rowcount)
+            progress.advance(insert_select(cls, membership.insert(columns,
+                        party.select(*values, where=where))))
         analyze_table(cls)
 
     @classmethod
