@@ -249,6 +249,27 @@ class TestDatabase:
         return config
 
 
+@contextlib.contextmanager
+def pool_database(workdir, tag, modules, populate=None):
+    """A database with `modules` (TestDatabase.create) and its pool loaded
+    in this process, for tests that start their own transactions, with
+    the records `populate()` creates committed; dropped at the end."""
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    database = TestDatabase.create(workdir, tag, modules=modules)
+    os.environ['TRYTOND_DATABASE__PATH'] = str(database.path)
+    try:
+        with Transaction().start(database.name, 0, readonly=True):
+            Pool(database.name).init()
+        if populate:
+            with Transaction().start(database.name, 0) as transaction:
+                populate()
+                transaction.commit()
+        yield database
+    finally:
+        database.drop()
+
+
 class Server:
     "A running trytond (or gunicorn) answering on url, for one database."
 

@@ -6,14 +6,13 @@ a membership without its registrant.
 
 Run with TRYTOND_DATABASE__URI=postgresql://postgres@127.0.0.1:5432/;
 skipped on SQLite."""
-import os
 import threading
 import time
 import urllib.parse
 
 import pytest
 
-from .server import TestDatabase, is_postgresql, unique_name
+from .server import is_postgresql, pool_database, unique_name
 
 pytestmark = pytest.mark.skipif(
     not is_postgresql(), reason="needs PostgreSQL (foreign keys, row locks)")
@@ -21,19 +20,9 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope='module')
 def database(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp('spp-bulk')
-    database = TestDatabase.create(workdir, 'bulk', modules=['spp_programs'])
-    os.environ['TRYTOND_DATABASE__PATH'] = str(database.path)
-    from trytond.pool import Pool
-    from trytond.transaction import Transaction
-    pool = Pool(database.name)
-    with Transaction().start(database.name, 0, readonly=True):
-        pool.init()
-    with Transaction().start(database.name, 0) as transaction:
-        populate()
-        transaction.commit()
-    yield database
-    database.drop()
+    with pool_database(tmp_path_factory.mktemp('spp-bulk'), 'bulk',
+            ['spp_programs'], populate) as database:
+        yield database
 
 
 def populate():
@@ -79,6 +68,15 @@ def lone_registrant(name):
     party, = Party.create([{'family_name': name,
                 'registrant_type': 'individual'}])
     return party.id
+
+
+def program_and_registrant(database, code, name):
+    "A new program and a lone registrant, committed: (program, party) ids."
+    from trytond.transaction import Transaction
+    with Transaction().start(database.name, 0) as transaction:
+        ids = new_program(code), lone_registrant(name)
+        transaction.commit()
+    return ids
 
 
 def insert_member(program_id, party_id):
@@ -205,10 +203,8 @@ def test_delete_waits_for_uncommitted_import(database):
     from trytond.pool import Pool
     from trytond.transaction import Transaction
     Membership = Pool(database.name).get('spp.program.membership')
-    with Transaction().start(database.name, 0) as transaction:
-        program_id = new_program('WAIT')
-        party_id = lone_registrant("Deleted during import")
-        transaction.commit()
+    program_id, party_id = program_and_registrant(
+        database, 'WAIT', "Deleted during import")
 
     deleter, watcher = connect(database), connect(database)
     watcher.autocommit = True
@@ -250,10 +246,8 @@ def test_import_after_concurrent_delete_retries(database):
     from trytond.pool import Pool
     from trytond.transaction import Transaction
     Membership = Pool(database.name).get('spp.program.membership')
-    with Transaction().start(database.name, 0) as transaction:
-        program_id = new_program('GONE')
-        party_id = lone_registrant("Deleted before import")
-        transaction.commit()
+    program_id, party_id = program_and_registrant(
+        database, 'GONE', "Deleted before import")
 
     deleter = connect(database)
     try:

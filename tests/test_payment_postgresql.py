@@ -3,14 +3,13 @@ never over-commit the program's funds.
 
 Run with TRYTOND_DATABASE__URI=postgresql://postgres@127.0.0.1:5432/;
 skipped on SQLite."""
-import os
 import threading
 import time
 from decimal import Decimal
 
 import pytest
 
-from .server import TestDatabase, is_postgresql
+from .server import is_postgresql, pool_database
 
 pytestmark = pytest.mark.skipif(
     not is_postgresql(), reason="needs PostgreSQL (row locks)")
@@ -18,16 +17,9 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope='module')
 def database(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp('spp-payment')
-    database = TestDatabase.create(workdir, 'pay', modules=['spp_payment'])
-    os.environ['TRYTOND_DATABASE__PATH'] = str(database.path)
-    from trytond.pool import Pool
-    from trytond.transaction import Transaction
-    pool = Pool(database.name)
-    with Transaction().start(database.name, 0, readonly=True):
-        pool.init()
-    yield database
-    database.drop()
+    with pool_database(tmp_path_factory.mktemp('spp-payment'), 'pay',
+            ['spp_payment']) as database:
+        yield database
 
 
 def two_cycles(code):

@@ -3,7 +3,6 @@ population-wide action, and a worker killed in the middle of enrolment.
 
 Run with TRYTOND_DATABASE__URI=postgresql://postgres@127.0.0.1:5432/;
 skipped on SQLite."""
-import os
 import signal
 import subprocess
 import sys
@@ -11,7 +10,7 @@ import textwrap
 
 import pytest
 
-from .server import TestDatabase, is_postgresql
+from .server import is_postgresql, pool_database
 
 pytestmark = pytest.mark.skipif(
     not is_postgresql(), reason="needs PostgreSQL (row locks, a worker)")
@@ -35,19 +34,9 @@ CHILD = textwrap.dedent('''
 
 @pytest.fixture(scope='module')
 def database(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp('spp-programs')
-    database = TestDatabase.create(workdir, 'prog', modules=['spp_programs'])
-    os.environ['TRYTOND_DATABASE__PATH'] = str(database.path)
-    from trytond.pool import Pool
-    from trytond.transaction import Transaction
-    pool = Pool(database.name)
-    with Transaction().start(database.name, 0, readonly=True):
-        pool.init()
-    with Transaction().start(database.name, 0) as transaction:
-        populate()
-        transaction.commit()
-    yield database
-    database.drop()
+    with pool_database(tmp_path_factory.mktemp('spp-programs'), 'prog',
+            ['spp_programs'], populate) as database:
+        yield database
 
 
 def populate():
