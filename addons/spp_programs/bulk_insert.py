@@ -168,10 +168,9 @@ def _lock_guards(cursor, table, columns):
 
 
 def insert_select(Model, query):
-    """Execute `query`, an INSERT ... SELECT into Model's table whose
-    foreign key values are read from their tables in the same statement,
-    with the keys checked once for the statement (see the module's
-    docstring); return the number of rows inserted."""
+    """Execute `query`, an INSERT into Model's table, with its foreign
+    keys checked once for the statement (see the module's docstring);
+    return the number of rows inserted."""
     cursor = Transaction().connection.cursor()
     unchecked = (backend.name == 'postgresql'
         and may_skip_row_checks(cursor)
