@@ -183,3 +183,29 @@ def test_concurrent_batch_creation_never_duplicates(database):
         payments = Payment.search([('cycle', '=', cycle_id)])
         assert len(payments) == 1
         assert len(Batch.search([('cycle', '=', cycle_id)])) == 1
+
+
+def test_bulk_tables_checked_per_statement(database):
+    """Every table a population-wide INSERT writes has the statement check,
+    and every table it references the guard (bulk_insert.py)"""
+    from trytond.transaction import Transaction
+    bulk_tables = ['spp_program_membership', 'spp_cycle_membership',
+        'spp_entitlement', 'spp_entitlement_voucher_line', 'spp_payment']
+    with Transaction().start(database.name, 0) as transaction:
+        cursor = transaction.connection.cursor()
+        cursor.execute("SELECT tgrelid::regclass::text FROM pg_trigger "
+            "WHERE tgname = 'spp_reference_check' AND tgenabled = 'A'")
+        assert {table for table, in cursor} == set(bulk_tables)
+        cursor.execute("SELECT DISTINCT c.confrelid::regclass::text, "
+            "EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = "
+            "c.confrelid AND t.tgname = 'spp_reference_guard'), "
+            "EXISTS (SELECT 1 FROM spp_reference_guard g "
+            "WHERE g.table_name = c.confrelid::regclass::text) "
+            "FROM pg_constraint c WHERE c.contype = 'f' "
+            "AND c.conrelid::regclass::text = ANY(%s)", (bulk_tables,))
+        referenced = {table: (trigger, row)
+            for table, trigger, row in cursor}
+        assert {'party_party', 'spp_program', 'spp_cycle',
+            'spp_cycle_membership', 'spp_entitlement',
+            'spp_payment_batch'} <= set(referenced)
+        assert all(trigger and row for trigger, row in referenced.values())

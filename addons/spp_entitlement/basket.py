@@ -203,7 +203,6 @@ class Entitlement(metaclass=PoolMeta):
         VoucherLine = pool.get('spp.entitlement.voucher.line')
         table = cls.__table__()
         voucher_line = VoucherLine.__table__()
-        cursor = Transaction().connection.cursor()
         valid_from, valid_until = cls.validity(cycle)
         user = Transaction().user
         for item in program.basket_items:
@@ -230,7 +229,7 @@ class Entitlement(metaclass=PoolMeta):
                 if item.multiplier_field else None)
             for line in item.basket_lines:
                 quantity = line.sql_quantity(multiplier)
-                cursor.execute(*voucher_line.insert([
+                insert_select(VoucherLine, voucher_line.insert([
                             voucher_line.entitlement, voucher_line.product,
                             voucher_line.quantity, voucher_line.uom,
                             voucher_line.redeemed_quantity,

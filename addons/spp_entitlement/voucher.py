@@ -18,6 +18,7 @@ from trytond.model import Exclude, ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
+from trytond.modules.spp_programs.bulk_insert import guard_references
 
 from .exceptions import EntitlementError
 from .sqltools import invalidate_cache
@@ -111,6 +112,12 @@ class VoucherLine(ModelSQL, ModelView):
                 'spp_entitlement.msg_basket_product_unique'),
             ]
         cls._order = [('entitlement', 'ASC'), ('id', 'ASC')]
+
+    @classmethod
+    def __register__(cls, module):
+        super().__register__(module)
+        # Basket preparation inserts a line per voucher and product.
+        guard_references(cls)
 
     @classmethod
     def default_redeemed_quantity(cls):
