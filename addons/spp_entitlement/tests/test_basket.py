@@ -10,7 +10,7 @@ from trytond.tests.test_tryton import with_transaction
 
 from .tools import (
     EntitlementDatabaseTestCase, approved_cycle, cash_program,
-    create_product, household, post_fund)
+    create_product, household, submitted_cycle)
 
 
 def basket_program(rice, oil, cash=None):
@@ -155,10 +155,7 @@ class BasketTestCase(EntitlementDatabaseTestCase):
             'uom_liter')
         beans = create_product("Beans")
         program = basket_program(rice, oil, cash=Decimal('40.00'))
-        cycle = approved_cycle(program)
-        post_fund(program, Decimal(100))
-        Entitlement.prepare(cycle)
-        Cycle.submit_entitlements([cycle])
+        cycle = submitted_cycle(program, Decimal(100))
         Cycle.approve_entitlements([cycle])
         voucher, = Entitlement.search([('item', '!=', None)])
         cash, = Entitlement.search([('kind', '=', 'voucher'),

@@ -20,7 +20,7 @@ from trytond.transaction import Transaction
 
 from .tools import (
     approved_cycle, cash_program, create_user, household, post_fund,
-    standard_items)
+    standard_items, submitted_cycle)
 
 
 def amounts(cycle):
@@ -234,10 +234,7 @@ class EntitlementTestCase(ModuleTestCase):
         Cycle = pool.get('spp.cycle')
         household("One", 1)
         program = cash_program(items=standard_items())
-        cycle = approved_cycle(program)
-        post_fund(program, Decimal(1000))
-        Entitlement.prepare(cycle)
-        Cycle.submit_entitlements([cycle])
+        cycle = submitted_cycle(program, Decimal(1000))
         manager = create_user('manager', 'spp_programs.group_program_manager')
         # The Finance Validator group alone reads the cycle it approves.
         validator = create_user('validator',
@@ -265,10 +262,7 @@ class EntitlementTestCase(ModuleTestCase):
         Cycle = pool.get('spp.cycle')
         household("One", 1)
         program = cash_program(items=standard_items())
-        cycle = approved_cycle(program)
-        post_fund(program, Decimal(1000))
-        Entitlement.prepare(cycle)
-        Cycle.submit_entitlements([cycle])
+        cycle = submitted_cycle(program, Decimal(1000))
         Cycle.approve_entitlements([cycle])
         entitlement, = Entitlement.search([])
         with self.assertRaisesRegex(EntitlementError, 'cannot change'):
@@ -419,10 +413,7 @@ class EntitlementTestCase(ModuleTestCase):
         household("Two", 2)
         program = cash_program(items=standard_items())
         Program.write([program], {'entitlement_kind': 'voucher'})
-        cycle = approved_cycle(program)
-        post_fund(program, Decimal(1000))
-        Entitlement.prepare(cycle)
-        Cycle.submit_entitlements([cycle])
+        cycle = submitted_cycle(program, Decimal(1000))
         Cycle.approve_entitlements([cycle])
         one, two = Entitlement.search([], order=[('amount', 'ASC')])
         self.assertEqual((one.kind, one.amount), ('voucher', Decimal('125.50')))

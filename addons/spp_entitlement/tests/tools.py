@@ -100,6 +100,19 @@ def post_fund(program, amount):
     return fund
 
 
+def submitted_cycle(program, fund):
+    """The program's next approved cycle, with `fund` posted and the
+    cycle's entitlements prepared and submitted for approval."""
+    pool = Pool()
+    Entitlement = pool.get('spp.entitlement')
+    Cycle = pool.get('spp.cycle')
+    cycle = approved_cycle(program)
+    post_fund(program, fund)
+    Entitlement.prepare(cycle)
+    Cycle.submit_entitlements([cycle])
+    return cycle
+
+
 def as_user(user):
     "Context manager acting as `user` with access checks on."
     transaction = Transaction()

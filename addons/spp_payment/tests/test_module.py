@@ -9,8 +9,7 @@ from trytond.exceptions import UserError
 from trytond.model.exceptions import AccessError
 from trytond.model.modelview import AccessButtonError
 from trytond.modules.spp_entitlement.tests.tools import (
-    approved_cycle, cash_program, create_user, household, post_fund,
-    standard_items)
+    cash_program, create_user, household, standard_items, submitted_cycle)
 from trytond.modules.spp_programs.copied import CopiedReferenceError
 from trytond.modules.spp_programs.tests.tools import (
     foreign_keys, hot_updatable)
@@ -32,16 +31,11 @@ HEADER = 'reference,status,paid_amount,date,provider_reference\n'
 def approved_entitlements(households=5):
     """A cycle whose entitlements are approved: households with 0..n-1
     children, base 100 + 25.50 per child (3 at most)."""
-    pool = Pool()
-    Entitlement = pool.get('spp.entitlement')
-    Cycle = pool.get('spp.cycle')
+    Cycle = Pool().get('spp.cycle')
     for i in range(households):
         household(f"H{i}", i)
     program = cash_program(items=standard_items())
-    cycle = approved_cycle(program)
-    post_fund(program, Decimal(100000))
-    Entitlement.prepare(cycle)
-    Cycle.submit_entitlements([cycle])
+    cycle = submitted_cycle(program, Decimal(100000))
     Cycle.approve_entitlements([cycle])
     return Cycle(cycle.id)
 
