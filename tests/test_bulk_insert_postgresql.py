@@ -13,6 +13,7 @@ import urllib.parse
 import pytest
 
 from .server import is_postgresql, pool_database, unique_name
+from .test_programs_postgresql import new_program
 
 pytestmark = pytest.mark.skipif(
     not is_postgresql(), reason="needs PostgreSQL (foreign keys, row locks)")
@@ -47,20 +48,6 @@ def connect(database):
     return connection
 
 
-def new_program(code):
-    from trytond.pool import Pool
-    pool = Pool()
-    Program = pool.get('spp.program')
-    Currency = pool.get('currency.currency')
-    currency = Currency.search([('code', '=', 'TSD')]) or Currency.create(
-        [{'name': "Test Dollar", 'code': 'TSD', 'symbol': '$'}])
-    program, = Program.create([{'name': code, 'code': code,
-                'target_type': 'group', 'currency': currency[0].id,
-                'eligibility_rule': 'child_count >= 1'}])
-    Program.activate([program])
-    return program.id
-
-
 def lone_registrant(name):
     "An individual nothing else refers to: deleting it is allowed."
     from trytond.pool import Pool
@@ -74,7 +61,8 @@ def program_and_registrant(database, code, name):
     "A new program and a lone registrant, committed: (program, party) ids."
     from trytond.transaction import Transaction
     with Transaction().start(database.name, 0) as transaction:
-        ids = new_program(code), lone_registrant(name)
+        ids = (new_program(code, import_eligible=False),
+            lone_registrant(name))
         transaction.commit()
     return ids
 
@@ -117,7 +105,7 @@ def test_import_locks_no_registrant(database, monkeypatch):
     from trytond.transaction import Transaction
     Program = Pool(database.name).get('spp.program')
     with Transaction().start(database.name, 0) as transaction:
-        program_id = new_program('FAST')
+        program_id = new_program('FAST', import_eligible=False)
         transaction.commit()
     with Transaction().start(database.name, 0) as transaction:
         Program.import_eligible([Program(program_id)])
@@ -162,7 +150,7 @@ def test_missing_reference_refused(database):
     from trytond.transaction import Transaction
     Membership = Pool(database.name).get('spp.program.membership')
     with Transaction().start(database.name, 0) as transaction:
-        program_id = new_program('MISS')
+        program_id = new_program('MISS', import_eligible=False)
         transaction.commit()
     for program, registrant, key in [
             (program_id, 10 ** 9, 'spp_program_membership_registrant_fkey'),

@@ -53,7 +53,9 @@ def populate():
         create_household(f"Household {i}", members, area=areas['TL-N-A'])
 
 
-def new_program(code):
+def new_program(code, import_eligible=True):
+    """An active program for households with a child, its eligible
+    registrants imported unless `import_eligible` is false."""
     from trytond.pool import Pool
     pool = Pool()
     Program = pool.get('spp.program')
@@ -64,7 +66,8 @@ def new_program(code):
                 'target_type': 'group', 'currency': currency[0].id,
                 'eligibility_rule': 'child_count >= 1'}])
     Program.activate([program])
-    Program.import_eligible([program])
+    if import_eligible:
+        Program.import_eligible([program])
     return program.id
 
 
