@@ -206,6 +206,13 @@ class TestDatabase:
         database.mark_configured()
         return database
 
+    @property
+    def conninfo(self):
+        "The PostgreSQL connection string of this database."
+        parts = urllib.parse.urlparse(self.uri)
+        return parts._replace(
+            scheme='postgresql', path='/' + self.name).geturl()
+
     def mark_configured(self):
         """Close Tryton's "Module Configuration" wizard items, as the demo
         does: the wizard would open at each login of a browser test and
@@ -213,10 +220,8 @@ class TestDatabase:
         sql = "UPDATE ir_module_config_wizard_item SET state = 'done'"
         if is_postgresql(self.uri):
             import psycopg
-            parts = urllib.parse.urlparse(self.uri)
-            conninfo = parts._replace(
-                scheme='postgresql', path='/' + self.name).geturl()
-            with psycopg.connect(conninfo, autocommit=True) as connection:
+            with psycopg.connect(
+                    self.conninfo, autocommit=True) as connection:
                 connection.execute(sql)
         else:
             import sqlite3

@@ -8,7 +8,6 @@ Run with TRYTOND_DATABASE__URI=postgresql://postgres@127.0.0.1:5432/;
 skipped on SQLite."""
 import threading
 import time
-import urllib.parse
 
 import pytest
 
@@ -41,9 +40,7 @@ def populate():
 def connect(database):
     "A psycopg connection of its own, repeatable read as trytond's."
     import psycopg
-    parts = urllib.parse.urlparse(database.uri)
-    connection = psycopg.connect(
-        parts._replace(scheme='postgresql', path='/' + database.name).geturl())
+    connection = psycopg.connect(database.conninfo)
     connection.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     return connection
 

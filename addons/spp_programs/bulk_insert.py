@@ -91,11 +91,12 @@ def _foreign_keys(cursor, table):
     """The foreign keys of `table`: {column: (referenced table, whether it
     is guarded)}."""
     cursor.execute(
-        'SELECT a.attname, c.confrelid::regclass::text, EXISTS ('
+        'SELECT a.attname, r.relname, EXISTS ('
             'SELECT 1 FROM pg_trigger t WHERE t.tgrelid = c.confrelid '
             'AND t.tgname = %s) '
         'FROM pg_constraint c JOIN pg_attribute a '
             'ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] '
+        'JOIN pg_class r ON r.oid = c.confrelid '
         'WHERE c.conrelid = %s::regclass AND c.contype = \'f\'',
         (GUARD_TRIGGER, f'"{table}"'))
     return {column: (referenced, guarded)
@@ -123,10 +124,10 @@ def guard_references(Model):
     table = Model._table
     for referenced, guarded in set(_foreign_keys(cursor, table).values()):
         cursor.execute(f'INSERT INTO "{GUARD_TABLE}" (table_name) '
-            'VALUES (%s) ON CONFLICT DO NOTHING', (referenced.strip('"'),))
+            'VALUES (%s) ON CONFLICT DO NOTHING', (referenced,))
         if not guarded:
             cursor.execute(f'CREATE TRIGGER "{GUARD_TRIGGER}" '
-                f'BEFORE DELETE ON {referenced} FOR EACH STATEMENT '
+                f'BEFORE DELETE ON "{referenced}" FOR EACH STATEMENT '
                 'EXECUTE FUNCTION spp_reference_guard_touch()')
     if not _has_trigger(cursor, table, CHECK_TRIGGER):
         cursor.execute(f'CREATE TRIGGER "{CHECK_TRIGGER}" '
@@ -160,7 +161,7 @@ def _lock_guards(cursor, table, columns):
     referenced = {keys[c] for c in columns if c in keys}
     if not all(guarded for _, guarded in referenced):
         return False
-    names = sorted({name.strip('"') for name, _ in referenced})
+    names = sorted({name for name, _ in referenced})
     cursor.execute(f'SELECT table_name FROM "{GUARD_TABLE}" '
         'WHERE table_name = ANY(%s) ORDER BY table_name FOR SHARE',
         (names,))
