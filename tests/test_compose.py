@@ -84,8 +84,17 @@ def test_web_server(services):
 
 
 def test_worker_and_cron(services):
-    assert command(services['trytond-worker'])[:3] == [
-        'trytond-worker', '-d', 'spp']
+    # The tasks of a killed worker go back to the queue before the worker
+    # starts (tools/sppdb.py requeue; the Dockerfile copies tools/).
+    shell, option, script = command(services['trytond-worker'])
+    assert (shell, option) == ('sh', '-c')
+    requeue, worker = script.split(' && ')
+    assert shlex.split(requeue) == ['python', '/opt/spp/tools/sppdb.py',
+        '-c', '/etc/trytond.conf', 'requeue', 'spp']
+    assert shlex.split(worker) == ['exec', 'trytond-worker', '-d', 'spp']
+    dockerfile = (ROOT / 'deploy' / 'Dockerfile').read_text()
+    assert re.search(r'^WORKDIR /opt/spp$', dockerfile, re.M)
+    assert re.search(r'^COPY tools tools$', dockerfile, re.M)
     assert command(services['trytond-cron'])[:3] == [
         'trytond-cron', '-d', 'spp']
 

@@ -7,9 +7,10 @@
 
 All three share deploy/trytond-postgresql.conf (through TRYTOND_CONFIG, with
 [queue] worker = True) and the environment below. The database is created
-with every addon (or its addons updated) first. Ctrl-C (or SIGTERM) stops
-all of them; if one of them dies, the others are stopped too and the exit
-status is non-zero.
+with every addon (or its addons updated) first, and the queue tasks of a
+killed worker are put back in the queue (tools/sppdb.py requeue). Ctrl-C
+(or SIGTERM) stops all of them; if one of them dies, the others are stopped
+too and the exit status is non-zero.
 
 Called by `make serve-postgresql`; the options are for tests and operators.
 
@@ -130,6 +131,18 @@ def prepare_database(options, env):
     return password, password_file
 
 
+def requeue_abandoned(options, env):
+    """Put the tasks of a killed worker back in the queue before the new
+    worker starts: trytond-worker has no start-up hook of its own (the
+    ir.cron job does the same every minute)."""
+    result = subprocess.run([sys.executable, str(ROOT / 'tools' / 'sppdb.py'),
+            '-c', options.config, 'requeue', options.database],
+        env=env, cwd=ROOT, stdin=subprocess.DEVNULL)
+    if result.returncode:
+        fail(f"requeueing the tasks of dead workers of '{options.database}' "
+            f"failed (exit {result.returncode})")
+
+
 def commands(options):
     return {
         'web': [str(BIN / 'gunicorn'),
@@ -225,6 +238,8 @@ def main(argv=None):
     check_port_free(options.host, options.port)
     env = environment(options)
     password, password_file = prepare_database(options, env)
+
+    requeue_abandoned(options, env)
 
     supervisor = Supervisor(env)
     signal.signal(signal.SIGINT, supervisor.stop)

@@ -23,6 +23,7 @@ Command line (run with the project's virtualenv python)::
     sppdb.py drop-prefix PREFIX
     sppdb.py exists NAME
     sppdb.py load-demo NAME [--households N] [--seed S]
+    sppdb.py requeue NAME [--grace SECONDS]
 """
 import argparse
 import hashlib
@@ -95,10 +96,39 @@ def addons_fingerprint():
 
 
 def configure(config_files=()):
-    "Read trytond configuration files on top of the environment."
+    """Read trytond configuration files on top of the environment.
+
+    A relative `[database] path` is taken relative to the file that sets
+    it, not to the working directory: trytond.conf's `path = var` means
+    the checkout's var/ wherever the tool is started from."""
     from trytond import config
     if config_files:
-        config.update_etc(list(config_files))
+        config.update_etc(absolute_files(config_files))
+        base = config_dir(config_files)
+        path = config.get('database', 'path')
+        if base and path and not Path(path).is_absolute():
+            config.set('database', 'path', str((base / path).resolve()))
+
+
+def absolute_files(config_files):
+    return [str(Path(file).resolve()) for file in config_files]
+
+
+def config_dir(config_files):
+    """The directory of the last configuration file that sets a relative
+    `[database] path` (the one trytond uses), else None. trytond's own
+    processes (trytond-admin) resolve that path against their working
+    directory: they run there."""
+    import configparser
+    base = None
+    for file in config_files:
+        parser = configparser.ConfigParser(interpolation=None)
+        parser.read(file)
+        path = parser.get('database', 'path', fallback=None)
+        if path:
+            base = (None if Path(path).is_absolute()
+                else Path(file).resolve().parent)
+    return base
 
 
 def database_uri():
@@ -269,7 +299,7 @@ def _admin_command(config_files):
     admin = shutil.which('trytond-admin', path=str(Path(sys.executable).parent))
     command = [admin or 'trytond-admin']
     if config_files:
-        command += ['-c', *config_files]
+        command += ['-c', *absolute_files(config_files)]
     return command
 
 
@@ -288,9 +318,10 @@ def activate_addons(name, config_files=(), password_file=None, modules=None):
         # A new database: its admin gets an email and the password, so that
         # trytond-admin asks nothing.
         command += ['--email', ADMIN_EMAIL]
-        env['TRYTONPASSFILE'] = str(password_file)
+        env['TRYTONPASSFILE'] = str(Path(password_file).resolve())
     # No terminal: trytond-admin must never wait for a password prompt.
-    result = subprocess.run(command, env=env, stdin=subprocess.DEVNULL)
+    result = subprocess.run(command, env=env, stdin=subprocess.DEVNULL,
+        cwd=config_dir(config_files))
     if result.returncode:
         raise DatabaseError(
             f"trytond-admin failed (exit {result.returncode}) while "
@@ -300,8 +331,10 @@ def activate_addons(name, config_files=(), password_file=None, modules=None):
 def set_admin_password(name, config_files=(), password_file=None):
     "Set the admin password of the existing database NAME from password_file."
     command = _admin_command(config_files) + ['-d', name, '--password']
-    env = dict(os.environ, TRYTONPASSFILE=str(password_file))
-    result = subprocess.run(command, env=env, stdin=subprocess.DEVNULL)
+    env = dict(os.environ,
+        TRYTONPASSFILE=str(Path(password_file).resolve()))
+    result = subprocess.run(command, env=env, stdin=subprocess.DEVNULL,
+        cwd=config_dir(config_files))
     if result.returncode:
         raise DatabaseError(
             f"trytond-admin failed (exit {result.returncode}) while setting "
@@ -320,7 +353,7 @@ def demo_loader_available():
 def load_demo_data(name, config_files=(), households=300, seed=7):
     "Run ``load-demo`` in a fresh process; return False if no loader exists."
     command = [sys.executable, __file__]
-    for config_file in config_files:
+    for config_file in absolute_files(config_files):
         command += ['-c', config_file]
     command += ['load-demo', name,
         '--households', str(households), '--seed', str(seed)]
@@ -334,6 +367,29 @@ def load_demo_data(name, config_files=(), households=300, seed=7):
     return True
 
 
+def check_password_file(name, password_file, length=8):
+    "Refuse to create NAME without a usable admin password file."
+    if not password_file:
+        raise DatabaseError(f"database '{name}' does not exist: "
+            "creating it needs --password-file FILE (the admin "
+            "password it gets)")
+    path = Path(password_file)
+    how = (f"write the admin password of the new database into it (one "
+        f"line of {length} characters or more)")
+    if not path.is_file():
+        raise DatabaseError(f"the password file {path} does not exist: "
+            f"{how}")
+    try:
+        lines = path.read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as exception:
+        raise DatabaseError(
+            f"the password file {path} cannot be read: {exception}")
+    # trytond-admin reads exactly one line.
+    if len(lines) != 1 or len(lines[0]) < length:
+        raise DatabaseError(f"the password file {path} holds no password "
+            f"of {length} characters or more: {how}")
+
+
 def ensure(name, config_files=(), password_file=None, reset=False,
         demo=False, households=300, seed=7, modules=None, log=print):
     """Make NAME a database with the addons (default: all) activated and
@@ -343,18 +399,17 @@ def ensure(name, config_files=(), password_file=None, reset=False,
     its data unless reset is set; its modules are updated when the addons'
     files changed since the last run.
     """
+    if reset or not exists(name):
+        # Checked before anything is dropped or installed: trytond-admin
+        # would fall back to a password prompt on a terminal it does not
+        # have, after a minute of work.
+        check_password_file(name, password_file)
     if reset and exists(name):
         log(f"Dropping database '{name}' (reset) ...")
         drop(name)
     modules = list(modules or addon_names())
     fingerprint = f"{addons_fingerprint()} {' '.join(sorted(modules))}"
     if not exists(name):
-        if not password_file:
-            # trytond-admin would ask for the admin's email and password
-            # on a terminal it does not have.
-            raise DatabaseError(f"database '{name}' does not exist: "
-                "creating it needs --password-file FILE (the admin "
-                "password it gets)")
         staging = f'{name}__installing'
         drop(staging)
         log(f"Creating database '{name}' with addons "
@@ -422,6 +477,34 @@ def _run_load_demo(name, config_files, households, seed):
     return 0
 
 
+def requeue(name, grace=None, attempts=3):
+    """Put the queue tasks of dead workers of NAME back in the queue
+    (ir.queue's requeue_abandoned, spp_registry/queue.py); return their
+    ids. Run before trytond-worker starts: the worker has no hook of its
+    own, and the ir.cron job only comes a minute later."""
+    from trytond import backend
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    Pool.start()
+    pool = Pool(name)
+    with Transaction().start(name, 0, readonly=True):
+        pool.init()
+    Queue = pool.get('ir.queue')
+    if not hasattr(Queue, 'requeue_abandoned'):
+        raise DatabaseError(f"database '{name}' has no spp_registry: "
+            "nothing requeues its tasks")
+    for attempt in range(attempts):
+        try:
+            with Transaction().start(name, 0) as transaction:
+                ids = Queue.requeue_abandoned(grace)
+                transaction.commit()
+            return ids
+        except backend.DatabaseOperationalError:
+            # A task changed meanwhile (repeatable read): look again.
+            if attempt + 1 == attempts:
+                raise
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('-c', '--config', action='append', default=[],
@@ -462,6 +545,13 @@ def main(argv=None):
     demo_parser.add_argument('--households', type=int, default=300)
     demo_parser.add_argument('--seed', type=int, default=7)
 
+    requeue_parser = commands.add_parser('requeue',
+        help="put the queue tasks of dead workers back in the queue")
+    requeue_parser.add_argument('name')
+    requeue_parser.add_argument('--grace', type=int,
+        help="seconds since a task's pull before it counts as abandoned "
+        "(default: [queue] requeue_after, 60)")
+
     options = parser.parse_args(argv)
     configure(options.config)
     try:
@@ -481,6 +571,11 @@ def main(argv=None):
             copy(options.source, options.target)
         elif options.command == 'exists':
             return 0 if exists(options.name) else 1
+        elif options.command == 'requeue':
+            ids = requeue(options.name, options.grace)
+            print(f"Database '{options.name}': requeued "
+                f"{len(ids)} task(s) of dead workers"
+                + (f": {', '.join(map(str, ids))}." if ids else "."))
         elif options.command == 'load-demo':
             return _run_load_demo(options.name, options.config,
                 options.households, options.seed)

@@ -10,3 +10,6 @@ class Cron(metaclass=PoolMeta):
         cls.method.selection.append(
             ('party.party|recompute_all_indicators',
                 "Recompute Registry Indicators"))
+        cls.method.selection.append(
+            ('ir.queue|requeue_abandoned',
+                "Requeue the Tasks of Dead Workers"))
