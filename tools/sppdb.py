@@ -99,26 +99,20 @@ def configure(config_files=()):
     """Read trytond configuration files on top of the environment.
 
     A relative `[database] path` is taken relative to the file that sets
-    it, not to the working directory: trytond.conf's `path = var` means
-    the checkout's var/ wherever the tool is started from."""
+    it: trytond.conf's `path = var` is the checkout's var/ wherever the
+    tool is started from (trytond itself would open /var/<db>.sqlite)."""
     from trytond import config
     if config_files:
-        config.update_etc(absolute_files(config_files))
+        config.update_etc(list(config_files))
         base = config_dir(config_files)
         path = config.get('database', 'path')
         if base and path and not Path(path).is_absolute():
             config.set('database', 'path', str((base / path).resolve()))
 
 
-def absolute_files(config_files):
-    return [str(Path(file).resolve()) for file in config_files]
-
-
 def config_dir(config_files):
     """The directory of the last configuration file that sets a relative
-    `[database] path` (the one trytond uses), else None. trytond's own
-    processes (trytond-admin) resolve that path against their working
-    directory: they run there."""
+    `[database] path` (the one trytond uses), else None."""
     import configparser
     base = None
     for file in config_files:
@@ -129,6 +123,31 @@ def config_dir(config_files):
             base = (None if Path(path).is_absolute()
                 else Path(file).resolve().parent)
     return base
+
+
+_PATH_FILES = {}
+
+
+def trytond_config_files(config_files):
+    """The configuration files for trytond's own processes (trytond-admin):
+    the given ones and, when one sets a relative `[database] path`, a
+    generated file after them with the absolute path. A file read later
+    wins, and the environment loses to any file; trytond roots a relative
+    SQLite path at / instead of its working directory."""
+    files = [str(Path(file).resolve()) for file in config_files]
+    if config_dir(config_files) is None:
+        return files
+    from trytond import config
+    path = config.get('database', 'path')
+    if path not in _PATH_FILES:
+        import atexit
+        import tempfile
+        fd, name = tempfile.mkstemp(prefix='sppdb-path-', suffix='.conf')
+        with os.fdopen(fd, 'w') as file:
+            file.write(f'[database]\npath = {path}\n')
+        atexit.register(Path(name).unlink, missing_ok=True)
+        _PATH_FILES[path] = name
+    return files + [_PATH_FILES[path]]
 
 
 def database_uri():
@@ -299,7 +318,7 @@ def _admin_command(config_files):
     admin = shutil.which('trytond-admin', path=str(Path(sys.executable).parent))
     command = [admin or 'trytond-admin']
     if config_files:
-        command += ['-c', *absolute_files(config_files)]
+        command += ['-c', *trytond_config_files(config_files)]
     return command
 
 
@@ -320,8 +339,7 @@ def activate_addons(name, config_files=(), password_file=None, modules=None):
         command += ['--email', ADMIN_EMAIL]
         env['TRYTONPASSFILE'] = str(Path(password_file).resolve())
     # No terminal: trytond-admin must never wait for a password prompt.
-    result = subprocess.run(command, env=env, stdin=subprocess.DEVNULL,
-        cwd=config_dir(config_files))
+    result = subprocess.run(command, env=env, stdin=subprocess.DEVNULL)
     if result.returncode:
         raise DatabaseError(
             f"trytond-admin failed (exit {result.returncode}) while "
@@ -333,8 +351,7 @@ def set_admin_password(name, config_files=(), password_file=None):
     command = _admin_command(config_files) + ['-d', name, '--password']
     env = dict(os.environ,
         TRYTONPASSFILE=str(Path(password_file).resolve()))
-    result = subprocess.run(command, env=env, stdin=subprocess.DEVNULL,
-        cwd=config_dir(config_files))
+    result = subprocess.run(command, env=env, stdin=subprocess.DEVNULL)
     if result.returncode:
         raise DatabaseError(
             f"trytond-admin failed (exit {result.returncode}) while setting "
@@ -353,7 +370,7 @@ def demo_loader_available():
 def load_demo_data(name, config_files=(), households=300, seed=7):
     "Run ``load-demo`` in a fresh process; return False if no loader exists."
     command = [sys.executable, __file__]
-    for config_file in absolute_files(config_files):
+    for config_file in config_files:
         command += ['-c', config_file]
     command += ['load-demo', name,
         '--households', str(households), '--seed', str(seed)]
