@@ -1,16 +1,28 @@
 """The OpenAPI document: served, valid OpenAPI 3, generated from the same
 declarations the routes use; schemathesis against a live server finds no
-5xx and no response that breaks the document."""
+5xx and no response that breaks the document; and the document is as
+strict as the server: what it allows is accepted, what it does not is
+refused (values drawn from its own patterns, as schemathesis draws them).
+"""
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import requests
+from hypothesis import HealthCheck, given, settings, strategies as st
 from openapi_spec_validator import validate
 
 from trytond.modules.spp_api.resources import OPERATIONS, SCOPES
 
 from .test_api_support import ALL_SCOPES, api  # noqa: F401
+
+# How the document was looser than the server (issue 18, D19): any token
+# as a cursor, any lower-case word as an ID type.
+LOOSE_CURSOR = r'[A-Za-z0-9_\-]{1,64}'
+LOOSE_ID = r'[a-z][a-z0-9_]{0,20}\|[0-9]{1,12}'
+SAMPLES = settings(max_examples=40, deadline=None, derandomize=True,
+    suppress_health_check=list(HealthCheck))
 
 # Bounded: examples per operation, and a timeout for the whole run.
 MAX_EXAMPLES = 25
@@ -74,3 +86,67 @@ def test_schemathesis(api, artifacts):
     (Path(artifacts) / 'schemathesis.log').write_text(
         result.stdout + result.stderr)
     assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
+
+
+def document_of(api):
+    return requests.get(api.url('/openapi.json'), timeout=30).json()
+
+
+def parameter(document, path, name, method='get'):
+    parameters = document['paths'][path][method]['parameters']
+    return next(p for p in parameters if p['name'] == name)['schema']
+
+
+def test_openapi_as_strict_as_cursors(api):
+    "A cursor is accepted exactly when the document's pattern allows it"
+    api.make_client('strict_cursor', rate_limit=0)
+    pattern = parameter(document_of(api), '/individuals', 'cursor')[
+        'pattern']
+    assert pattern.startswith('^') and pattern.endswith('$')
+
+    @SAMPLES
+    @given(st.one_of(st.from_regex(pattern, fullmatch=True),
+            st.from_regex(LOOSE_CURSOR, fullmatch=True)))
+    def agrees(cursor):
+        response = api.get('/individuals', key='strict_cursor',
+            params={'cursor': cursor, 'limit': 1})
+        allowed = re.fullmatch(pattern, cursor) is not None
+        assert response.status_code == (200 if allowed else 400), (
+            cursor, allowed, response.text)
+    agrees()
+    # The cursors the server gives are the document's.
+    page = api.get('/areas', key='strict_cursor', params={'limit': 1})
+    assert re.fullmatch(pattern, page.json()['next_cursor'])
+
+
+def test_openapi_as_strict_as_id_types(api):
+    "The document's ID types are the database's; others are refused"
+    api.make_client('strict_ids', rate_limit=0)
+    document = document_of(api)
+    id_types = {t['code'] for t in api.rpc('model.spp.id.type.search_read',
+            [], 0, None, None, ['code'])}
+    schema = document['components']['schemas']['IdentifierValue']
+    assert set(schema['properties']['type']['enum']) == id_types
+    assert schema['additionalProperties'] is False
+    for id_type in sorted(id_types) + ['dna', 'national_idx']:
+        response = api.post('/individuals/lookup', key='strict_ids',
+            json={'type': id_type, 'value': '123456'})
+        # Known: not found (404); unknown: refused (422).
+        assert response.status_code == (
+            404 if id_type in id_types else 422), (id_type, response.text)
+    pattern = parameter(document, '/individuals', 'id')['pattern']
+
+    @SAMPLES
+    @given(st.one_of(st.from_regex(pattern, fullmatch=True),
+            st.from_regex(LOOSE_ID, fullmatch=True)))
+    def agrees(value):
+        response = api.get('/individuals', key='strict_ids',
+            params={'id': value})
+        allowed = re.fullmatch(pattern, value) is not None
+        assert response.status_code == (200 if allowed else 422), (
+            value, allowed, response.text)
+    agrees()
+    handle = parameter(document, '/individuals/{handle}', 'handle')[
+        'pattern']
+    assert re.fullmatch(handle, 'national_id|123')
+    assert not re.fullmatch(handle, 'dna|123')

@@ -310,6 +310,11 @@ def test_record_payment_status(api):
                 'paid_amount': '150.00'}), 422)
     assert 'differs' in error['message']
     error_of(api.post(path, json={'status': 'lost'}), 422)
+    # Text that is not Unicode (a lone surrogate, escaped in JSON).
+    error = error_of(api.post(path, json={'status': 'paid',
+                'paid_amount': '151.00', 'provider_reference': 'TX-\ud800'}),
+        422, 'validation_error')
+    assert error['message'].startswith('body.provider_reference: not valid')
     error_of(api.post('/payments/PAY-NOPE/status',
             json={'status': 'failed'}), 404)
     error_of(api.post(path, key='north_a', json={'status': 'failed'}), 404)
@@ -353,8 +358,9 @@ def test_pagination_and_filters(api):
             break
     assert len(seen) == len(set(seen)) >= 3
     error_of(api.get('/program_memberships', params={'limit': 1000}), 422)
+    # Any cursor the API did not give: 400 bad_cursor, as documented.
     error_of(api.get('/program_memberships', params={'cursor': 'bad!'}),
-        422)
+        400, 'bad_cursor')
     error_of(api.get('/payments', params={'state': 'stolen'}), 422)
     error_of(api.get('/entitlements', params={
                 'modified_since': 'yesterday'}), 422)
@@ -437,6 +443,44 @@ def test_openapi_lists_installed_resources(api):
     assert documented == {(o.method, o.path) for o in OPERATIONS}
     assert 'custom_fields' in (
         document['components']['schemas']['Individual']['properties'])
+
+
+def test_openapi_custom_fields_as_strict(api):
+    """An input's custom fields are the database's writable ones, typed:
+    each documented one is accepted with a value of its type, any other
+    name refused"""
+    document = requests.get(api.url('/openapi.json'), timeout=30).json()
+    schemas = document['components']['schemas']
+    code = create_household(api, "Strict", 7600, size=1,
+        area='TL-S')['members'][0]['individual']
+    samples = {'number': 12.5, 'boolean': True, 'integer': 3,
+        'string': "x"}
+    for name, registrant in [('IndividualUpdate', 'individual'),
+            ('IndividualCreate', 'individual'), ('GroupUpdate', 'group'),
+            ('GroupCreate', 'group')]:
+        custom = schemas[name]['properties']['custom_fields']
+        assert custom['additionalProperties'] is False, name
+        assert set(custom['properties']) == ({'monthly_cash', 'tenure'}
+            if registrant == 'individual'
+            else {'monthly_cash', 'has_latrine'}), name
+    properties = schemas['IndividualUpdate']['properties'][
+        'custom_fields']['properties']
+    assert properties['tenure']['enum'] == ['owner', 'tenant', None]
+    for field, schema in properties.items():
+        value = (schema['enum'][0] if 'enum' in schema
+            else samples[schema['type']])
+        response = api.patch(f'/individuals/{code}',
+            json={'custom_fields': {field: value}})
+        assert response.status_code == 200, (field, response.text)
+        # And the type it does not document is refused.
+        wrong = "x" if schema['type'] != 'string' else 7
+        error_of(api.patch(f'/individuals/{code}',
+                json={'custom_fields': {field: wrong}}), 422)
+    for name in ['has_latrine', 'nickname']:
+        assert name not in properties
+        error = error_of(api.patch(f'/individuals/{code}',
+                json={'custom_fields': {name: True}}), 422)
+        assert name in error['message']
 
 
 def test_schemathesis_programs(api, artifacts):

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from trytond.pool import Pool
 
-from .resources import ValidationFailure
+from .validation import ValidationFailure
 
 
 def has_custom_fields():

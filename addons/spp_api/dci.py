@@ -10,141 +10,33 @@ Supported: `idtype-value` queries (ID type codes of the registry, e.g.
 `national_id`), `response_entity` Member (the registrants holding the ID)
 or Group (their current groups); `expression` and `predicate` queries over
 a whitelist of attributes (dci_query.py); page_size/page_number
-pagination. The asynchronous endpoints are in dci_async.py."""
-import datetime as dt
-import json
+pagination. Envelopes (header, sender, signature) are checked by
+dci_envelope.py; the asynchronous endpoints are in dci_async.py."""
 import logging
 import re
 import time
 import uuid
 
-from trytond import config
+from trytond import backend
 from trytond.protocols.wrappers import with_pool, with_transaction
 from trytond.transaction import Transaction
 from trytond.wsgi import app
 
 from .client import utcnow
-from .dci_signature import (
-    SignatureFault, load_public_key, sign_envelope, verify)
-from .dci_token import authenticate_dci
+from .dci_envelope import (
+    HeaderFault, check_envelope, check_sender, header_of, now_iso, parse_ts,
+    read_envelope, response_header)
 from .dci_query import QueryFault, compile_query, compile_sort
+from .dci_signature import sign_envelope
+from .dci_token import authenticate_dci
 from .handlers import ApiError, Scope
-from .routes import MAX_BODY, PREFIX, has_model, json_response, write_log
+from .routes import PREFIX, has_model, json_response, write_log
 
 logger = logging.getLogger(__name__)
 PATH = '/registry/sync/search'
 SCOPE = 'registry:search'
-SENDER_ID = 'spp-mis'
-MAX_REQUESTS = 20
 MAX_PAGE_SIZE = 200
 ID_VALUE = re.compile(r'[A-Za-z0-9][A-Za-z0-9/ .\-]{0,63}')
-
-
-class HeaderFault(Exception):
-    "The envelope is unusable: the whole message is rejected."
-
-    def __init__(self, code, message):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-def now_iso():
-    return dt.datetime.now(dt.timezone.utc).replace(
-        microsecond=0).isoformat()
-
-
-def parse_ts(value):
-    if not isinstance(value, str):
-        raise ValueError
-    instant = dt.datetime.fromisoformat(value.replace('Z', '+00:00'))
-    if instant.tzinfo is None:
-        raise ValueError("a time zone is required")
-    return instant
-
-
-def check_header(envelope, action='search'):
-    "The request header, or a HeaderFault naming the reason code."
-    if not isinstance(envelope, dict) or not isinstance(
-            envelope.get('header'), dict):
-        raise HeaderFault('rjct.action.invalid',
-            "The envelope needs a header object.")
-    header = envelope['header']
-    for name in ['message_id', 'message_ts', 'action', 'sender_id',
-            'total_count']:
-        if name not in header:
-            code = {
-                'message_ts': 'rjct.message_ts.invalid',
-                'action': 'rjct.action.invalid',
-                'total_count': 'rjct.total_count.invalid',
-                }.get(name, 'rjct.action.invalid')
-            raise HeaderFault(code, f"header.{name} is required.")
-    if header.get('version', '1.0.0') != '1.0.0':
-        raise HeaderFault('rjct.version.invalid',
-            "Only version 1.0.0 is supported.")
-    if not isinstance(header['message_id'], str) or not (
-            0 < len(header['message_id']) <= 99):
-        raise HeaderFault('rjct.action.invalid',
-            "header.message_id must be a string.")
-    try:
-        parse_ts(header['message_ts'])
-    except ValueError:
-        raise HeaderFault('rjct.message_ts.invalid',
-            "header.message_ts must be ISO 8601 with a time zone.")
-    if header['action'] != action:
-        raise HeaderFault('rjct.action.not_supported',
-            f"This endpoint answers the action \"{action}\".")
-    if not isinstance(header['sender_id'], str):
-        raise HeaderFault('rjct.action.invalid',
-            "header.sender_id must be a string.")
-    if header.get('is_msg_encrypted'):
-        raise HeaderFault('rjct.action.not_supported',
-            "Encrypted messages are not supported.")
-    message = envelope.get('message')
-    if not isinstance(message, dict) or not isinstance(
-            message.get('transaction_id'), str) or not (
-            0 < len(message['transaction_id']) <= 99):
-        raise HeaderFault('rjct.action.invalid',
-            "message needs a transaction_id (1 to 99 characters).")
-    if action == 'search':
-        if not isinstance(message.get('search_request'), list):
-            raise HeaderFault('rjct.action.invalid',
-                "message needs search_request.")
-        count = len(message['search_request'])
-    else:
-        if not isinstance(message.get('txnstatus_request'), dict):
-            raise HeaderFault('rjct.action.invalid',
-                "message needs txnstatus_request.")
-        count = 1
-    if (isinstance(header['total_count'], bool)
-            or not isinstance(header['total_count'], int)
-            or header['total_count'] != count):
-        raise HeaderFault('rjct.total_count.invalid',
-            "header.total_count must be the number of requests.")
-    if count > MAX_REQUESTS:
-        raise HeaderFault('rjct.total_count.limit_exceeded',
-            f"At most {MAX_REQUESTS} search requests per message.")
-    return header
-
-
-def response_header(request_header, status, total, completed, code=None,
-        message=None, action='on-search'):
-    header = {
-        'version': '1.0.0',
-        'message_id': uuid.uuid4().hex,
-        'message_ts': now_iso(),
-        'action': action,
-        'status': status,
-        'total_count': total,
-        'completed_count': completed,
-        'sender_id': config.get('spp_dci', 'sender_id', default=SENDER_ID),
-        }
-    if request_header and isinstance(request_header.get('sender_id'), str):
-        header['receiver_id'] = request_header['sender_id']
-    if code:
-        header['status_reason_code'] = code
-        header['status_reason_message'] = message[:999]
-    return header
 
 
 class ItemFault(Exception):
@@ -316,54 +208,6 @@ def pagination(value):
     return int(size), int(number)
 
 
-def read_envelope(request):
-    "The decoded JSON body, or None (also for a body over MAX_BODY)."
-    if (request.content_length or 0) > MAX_BODY:
-        return None
-    try:
-        return json.loads(request.get_data(cache=True).decode('utf-8'))
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return None
-
-
-def header_of(envelope):
-    if isinstance(envelope, dict) and isinstance(
-            envelope.get('header'), dict):
-        return envelope['header']
-    return None
-
-
-def check_envelope(envelope, action):
-    "The header, or a HeaderFault for an envelope to reject at once."
-    if envelope is None:
-        raise HeaderFault('rjct.action.invalid',
-            "The body is not valid JSON.")
-    return check_header(envelope, action)
-
-
-def check_sender(pool, client, header, envelope):
-    """The registered sender of header.sender_id (a dict) or None.
-
-    A registered sender must belong to the calling client (403
-    err.sender_id.invalid); when it has a public key, a signature is
-    verified (401 err.signature.invalid) and, if the sender must sign,
-    required (401 err.signature.missing)."""
-    sender = pool.get('spp.dci.sender').lookup(header.get('sender_id'))
-    if sender is None:
-        return None
-    if sender['client'] != client['id']:
-        raise ApiError(403, 'err.sender_id.invalid',
-            "This sender_id is registered for another API client.")
-    if sender['public_key'] and (envelope.get('signature')
-            or sender['signature_required']):
-        key, algorithm = load_public_key(sender['public_key'])
-        try:
-            verify(envelope, key, algorithm)
-        except SignatureFault as error:
-            raise ApiError(401, error.code, error.message)
-    return sender
-
-
 def search_responses(scope, search_request):
     "The search_response items of a list of search requests."
     responses = []
@@ -474,6 +318,14 @@ def dci_endpoint(path, answer):
             response = dci_error(error.status, error.code, error.message)
             for name, value in error.headers.items():
                 response.headers[name] = value
+        except backend.DatabaseOperationalError:
+            # Locked or overloaded after trytond's retries: as the REST
+            # API, a 503 to retry, not an internal error.
+            logger.warning("DCI %s: database busy", request_id,
+                exc_info=True)
+            response = dci_error(503, 'err.service.unavailable',
+                "Busy, retry later.")
+            response.headers['Retry-After'] = '1'
         except Exception:
             logger.exception("DCI %s failed", request_id)
             response = dci_error(500, 'internal_error',

@@ -25,19 +25,18 @@ from trytond.model.exceptions import SQLConstraintError
 from trytond.protocols.wrappers import with_transaction
 from trytond.transaction import Transaction
 
-from .dci import (
-    SCOPE, HeaderFault, check_envelope, check_sender, dci_endpoint,
-    header_of, now_iso, on_search_envelope, read_envelope, response_header,
-    search_responses)
+from .dci import SCOPE, dci_endpoint
+from .dci_envelope import (
+    HeaderFault, check_envelope, check_sender, header_of, now_iso,
+    read_envelope, response_header)
 from .dci_signature import sign_envelope
+from .dci_status import find_transactions, status_envelope
 from .dci_token import authenticate_dci
-from .dci_transaction import load_client, request_references
-from .handlers import ApiError, Scope
+from .handlers import ApiError
 
 SEARCH_PATH = '/registry/search'
 STATUS_PATH = '/registry/txn/status'
 SYNC_STATUS_PATH = '/registry/sync/txn/status'
-REFERENCE_TYPES = {'transaction_id', 'reference_id_list', 'correlation_id'}
 
 
 def ack(correlation_id, status='ACK', code=None, message=None):
@@ -130,119 +129,6 @@ def receive(request, pool, log, action):
             return duplicate(header)
         return 202, ack(correlation_id)
     return transaction(request, pool)
-
-
-def answer_transaction(transaction):
-    "The envelope answering a queued transaction (in the queued task)."
-    envelope = json.loads(transaction.request)
-    header = envelope['header']
-    client = load_client(transaction.client.id)
-    with Transaction().set_user(client['user']), \
-            Transaction().set_context(active_test=True):
-        if transaction.kind == 'search':
-            if client['revoked']:
-                responses = []
-            else:
-                responses = search_responses(Scope(client),
-                    envelope['message']['search_request'])
-            return on_search_envelope(header, transaction.transaction_id,
-                transaction.correlation_id, responses)
-        from trytond.pool import Pool
-        return status_envelope(Pool(), client, header, envelope['message'],
-            transaction.correlation_id)
-
-
-def recorded_kinds(pool):
-    "The transaction kinds recorded (txn_type values of a status request)."
-    Transactions = pool.get('spp.dci.transaction')
-    return [k for k, _ in Transactions.kind.selection]
-
-
-def find_transactions(pool, client, message):
-    "The client's transactions of the kind a status request names, or 404."
-    request = message['txnstatus_request']
-    for name in ['reference_id', 'txn_type', 'attribute_type',
-            'attribute_value']:
-        if name not in request:
-            raise ApiError(400, 'err.request.bad',
-                f"txnstatus_request.{name} is required.")
-    kinds = recorded_kinds(pool)
-    if request['txn_type'] not in kinds:
-        raise ApiError(400, 'err.request.bad',
-            f"txn_type {str(request['txn_type'])[:40]!r}: the transactions "
-            f"recorded here are {', '.join(kinds)}.")
-    kind, value = request['attribute_type'], request['attribute_value']
-    if kind not in REFERENCE_TYPES:
-        raise ApiError(400, 'err.request.bad',
-            "attribute_type: transaction_id, reference_id_list or "
-            "correlation_id.")
-    Transactions = pool.get('spp.dci.transaction')
-    domain = [('client', '=', client['id']),
-        ('kind', '=', request['txn_type'])]
-    if kind == 'correlation_id':
-        if not isinstance(value, str):
-            raise ApiError(400, 'err.request.bad',
-                "attribute_value: a correlation id.")
-        domain.append(('correlation_id', '=', value[:99]))
-    elif kind == 'transaction_id':
-        if not isinstance(value, str):
-            raise ApiError(400, 'err.request.bad',
-                "attribute_value: a transaction id.")
-        domain.append(('transaction_id', '=', value[:99]))
-    else:
-        if not isinstance(value, list) or not value or len(value) > 100 \
-                or not all(isinstance(v, str) for v in value):
-            raise ApiError(400, 'err.request.bad',
-                "attribute_value: a list of 1 to 100 reference ids.")
-        domain.append(('transaction_id', '=', message['transaction_id']))
-    found = Transactions.search(domain, limit=50,
-        order=[('create_date', 'DESC'), ('id', 'DESC')])
-    if not found:
-        raise ApiError(404, 'err.request.not_found',
-            f"No {request['txn_type']} transaction of this client matches.")
-    return found
-
-
-def status_items(pool, client, message):
-    "(correlation id, search_response items) for a status request."
-    found = find_transactions(pool, client, message)
-    request = message['txnstatus_request']
-    wanted = (set(request['attribute_value'])
-        if request['attribute_type'] == 'reference_id_list' else None)
-    items = []
-    for transaction in found:
-        if transaction.references:
-            statuses = json.loads(transaction.references)
-        else:
-            # Not answered yet: each reference is pending.
-            statuses = [{'reference_id': r, 'status': 'pdng'}
-                for r in request_references(transaction.kind,
-                    json.loads(transaction.request or '{}'))]
-        for status in statuses:
-            if wanted is None or status['reference_id'] in wanted:
-                items.append({**status, 'timestamp': now_iso()})
-    return found[0].correlation_id, items
-
-
-def status_envelope(pool, client, header, message, correlation_id=None):
-    "The txn-on-status envelope answering a status request."
-    searched_correlation, items = status_items(pool, client, message)
-    return sign_envelope({
-            'header': response_header(header, 'succ', 1, 1,
-                action='txn-on-status'),
-            'message': {
-                'transaction_id': message['transaction_id'],
-                'correlation_id': correlation_id or uuid.uuid4().hex,
-                'txnstatus_response': {
-                    'txn_type': message['txnstatus_request']['txn_type'],
-                    'txn_status': {
-                        'transaction_id': message['transaction_id'],
-                        'correlation_id': searched_correlation,
-                        'search_response': items,
-                        },
-                    },
-                },
-            })
 
 
 def sync_status(request, pool, log):

@@ -15,7 +15,7 @@ import uuid
 
 from sql import Null
 
-from trytond import config
+from trytond import backend, config
 from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.protocols.wrappers import with_pool, with_transaction
 from trytond.transaction import Transaction
@@ -23,9 +23,10 @@ from trytond.wsgi import app
 
 from .client import hash_key, utcnow
 from .handlers import ApiError
+from .rate_limits import rate_limiter
 from .routes import (
-    PREFIX, authenticate, bearer_key, has_model, json_response,
-    rate_limiter, write_log)
+    PREFIX, authenticate, bearer_key, has_model, json_response, write_log)
+from .validation import unpaired_surrogate
 
 TOKEN_PREFIX = 'dci_'
 TOKEN_PATH = '/oauth2/client/token'
@@ -147,7 +148,7 @@ def credentials(request):
     if request.mimetype == 'application/json':
         try:
             values = json.loads(request.get_data(cache=True) or b'{}')
-        except ValueError:
+        except (ValueError, RecursionError):
             values = None
         if not isinstance(values, dict):
             raise ApiError(400, 'invalid_request', "The body is not a JSON "
@@ -167,7 +168,7 @@ def credentials(request):
                 "credentials.")
     for name, value in values.items():
         if value is not None and (not isinstance(value, str)
-                or len(value) > 500):
+                or len(value) > 500 or unpaired_surrogate(value)):
             raise ApiError(400, 'invalid_request', f"{name}: a string.")
     return values
 
@@ -224,6 +225,10 @@ def oauth2_token(request, pool):
         response = json_response(error.status, {'error': error.code,
                 'error_description': error.message},
             {**headers, **error.headers})
+    except backend.DatabaseOperationalError:
+        response = json_response(503, {'error': 'temporarily_unavailable',
+                'error_description': "Busy, retry later."},
+            {**headers, 'Retry-After': '1'})
     response.headers['X-Request-Id'] = request_id
     if has_model(pool, 'spp.api.log'):
         write_log(request, pool, {

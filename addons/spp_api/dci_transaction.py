@@ -23,11 +23,12 @@ import requests
 
 from trytond import config
 from trytond.model import Index, ModelSQL, ModelView, Unique, fields
-from trytond.pool import Pool, PoolMeta
+from trytond.pool import PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
 from .client import utcnow
+from .dci_status import answer_transaction, reference_statuses
 
 STATES = [
     ('queued', "Queued"),
@@ -116,7 +117,6 @@ class DciTransaction(ModelSQL, ModelView):
     @classmethod
     def process(cls, transactions):
         "Compute the answers (queued task), then deliver them."
-        from .dci_async import answer_transaction
         for transaction in transactions:
             if transaction.state != 'queued':
                 continue
@@ -210,45 +210,6 @@ class DciTransaction(ModelSQL, ModelView):
     def retry(cls, transactions):
         "Send the answer again now (an administrator's retry)."
         cls.deliver([t for t in transactions if t.response])
-
-
-def request_references(kind, request):
-    "The reference ids of a request of `kind` (a decoded envelope)."
-    message = (request or {}).get('message') or {}
-    if kind == 'search':
-        items = message.get('search_request') or []
-    else:
-        items = [message.get('txnstatus_request') or {}]
-    return [i['reference_id'] for i in items if isinstance(i, dict)
-        and isinstance(i.get('reference_id'), str)]
-
-
-def reference_statuses(kind, request, answer):
-    """[{reference_id, status, status_reason_code?}] of an answered
-    request: each search request's own status; a status request, succ."""
-    if kind != 'search':
-        return [{'reference_id': r, 'status': 'succ'}
-            for r in request_references(kind, request)]
-    items = (answer.get('message') or {}).get('search_response') or []
-    return [{k: item[k] for k in ('reference_id', 'status',
-                'status_reason_code') if k in item} for item in items]
-
-
-def load_client(client_id):
-    "The API client as authenticate() gives it, by id (queued tasks)."
-    pool = Pool()
-    Client = pool.get('spp.api.client')
-    with Transaction().set_context(active_test=False):
-        client = Client(client_id)
-        return {
-            'id': client.id,
-            'user': client.user.id,
-            'scopes': set(client.scopes or []),
-            'expires': client.expires,
-            'revoked': client.revoked,
-            'rate_limit': client.rate_limit or 0,
-            'areas': sorted(a.id for a in client.areas),
-            }
 
 
 class Cron(metaclass=PoolMeta):

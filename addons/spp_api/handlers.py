@@ -15,7 +15,8 @@ from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction
 
 from .custom_values import has_custom_fields, read_custom
-from .resources import DEFAULT_PAGE_SIZE, ValidationFailure
+from .declarations import DEFAULT_PAGE_SIZE
+from .validation import ValidationFailure
 
 # An ID number that is its own compact form (see registrant_domain).
 COMPACT = re.compile(r'[0-9A-Z]+')

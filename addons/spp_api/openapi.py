@@ -1,14 +1,32 @@
 """The OpenAPI 3 description, generated from `resources`.
 
-Input schemas are closed (`additionalProperties: false`), as the routes
-refuse unknown fields; every operation documents the errors the routes
-answer."""
+It is as strict as the routes: input schemas are closed
+(`additionalProperties: false`), as the routes refuse unknown fields; the
+ID types and the custom fields are those of the database served (the
+routes refuse others), patterns are the routes' own; every operation
+documents the errors the routes answer."""
+import contextvars
 import functools
 
+from .declarations import ID_TYPE_PATTERN, with_id_types
 from .resources import (
     AVAILABLE, MAX_PAGE_SIZE, OPERATIONS, SCHEMAS, SCOPES, Field,
     schema_fields)
 from .resources_programs import PROGRAM_SCHEMAS
+
+# What the document describes of the database's data while it is built:
+# {'id_types': (code, ...), 'custom': ((name, definition items), ...)}.
+DATA = contextvars.ContextVar('spp_api_openapi_data', default={})
+# JSON Schema of a custom field's value by its type (null clears it).
+CUSTOM_TYPES = {
+    'char': {'type': 'string', 'maxLength': 1000},
+    'integer': {'type': 'integer'},
+    'numeric': {'type': 'number'},
+    'boolean': {'type': 'boolean'},
+    'date': {'type': 'string', 'format': 'date'},
+    'many2one': {'type': 'string', 'maxLength': 1000,
+        'description': "The code of the linked record."},
+    }
 
 PROGRAM_SCHEMA_NAMES = set(PROGRAM_SCHEMAS)
 
@@ -48,9 +66,46 @@ ERRORS = {
     }
 
 
+def custom_schema(spec):
+    """The custom fields an input accepts: each writable field of the
+    registrant type, typed; no other name."""
+    properties = {}
+    for name, definition in DATA.get().get('custom', ()):
+        definition = dict(definition)
+        if definition['applies_to'] not in {spec.custom_for, 'both'}:
+            continue
+        if definition['type'] == 'selection':
+            schema = {'type': 'string',
+                'enum': [k for k, _ in definition['selection']]}
+        else:
+            schema = dict(CUSTOM_TYPES.get(definition['type'], {}))
+        schema['nullable'] = True
+        if 'enum' in schema:
+            schema['enum'].append(None)
+        properties[name] = schema
+    schema = {'type': 'object', 'properties': properties,
+        'additionalProperties': False}
+    if spec.description:
+        schema['description'] = spec.description
+    return schema
+
+
+def id_type_schema(schema):
+    "The ID type codes of the database instead of their syntax."
+    id_types = DATA.get().get('id_types')
+    if schema.get('pattern') == ID_TYPE_PATTERN and id_types:
+        del schema['pattern']
+        schema['enum'] = list(id_types)
+    elif 'pattern' in schema:
+        schema['pattern'] = with_id_types(schema['pattern'], id_types)
+    return schema
+
+
 def field_schema(spec):
     if isinstance(spec, str):
         return {'$ref': f'#/components/schemas/{spec}'}
+    if spec.type == 'object' and spec.custom_for and 'custom' in DATA.get():
+        return custom_schema(spec)
     if spec.type == 'object' and spec.ref is None:
         schema = {'type': 'object', 'additionalProperties': {
                 'nullable': True, 'oneOf': [{'type': 'string'},
@@ -80,6 +135,7 @@ def field_schema(spec):
         schema.setdefault('pattern', r'\S')
     if spec.type == 'array':
         schema['items'] = field_schema(spec.items or Field('string'))
+    id_type_schema(schema)
     if spec.nullable:
         schema['nullable'] = True
         if 'enum' in schema:
@@ -109,7 +165,7 @@ def param_schema(param):
         value = getattr(param, attr)
         if value is not None:
             schema[key] = value
-    return schema
+    return id_type_schema(schema)
 
 
 def operation_object(operation):
@@ -129,7 +185,7 @@ def operation_object(operation):
     success = {str(s): {'description': "Success.",
             'content': {content: {'schema': body}}}
         for s in [operation.status, *operation.other_statuses]}
-    if operation.path_params:
+    if operation.path_params or operation.not_found:
         statuses.append(404)
     if operation.request:
         statuses += [409, 413, 415]
@@ -163,14 +219,43 @@ def operation_object(operation):
 
 
 @functools.lru_cache(maxsize=64)
-def document(database_name, models=None):
+def document(database_name, models=None, id_types=None, custom=None):
     """The OpenAPI document of the API served for database_name, whose
-    optional models (activated extras) are `models` (None: all)."""
+    optional models (activated extras) are `models` (None: all), ID type
+    codes `id_types` and custom fields `custom` (see `database_data()`;
+    None: described by their syntax only)."""
+    data = {}
+    if id_types is not None:
+        data['id_types'] = id_types
+    if custom is not None:
+        data['custom'] = custom
     token = AVAILABLE.set(models)
+    data_token = DATA.set(data)
     try:
         return _document(database_name, models)
     finally:
+        DATA.reset(data_token)
         AVAILABLE.reset(token)
+
+
+def database_data(pool):
+    """(id_types, custom) of the database for `document()`, hashable: the
+    ID type codes and the writable custom fields (in a transaction); None
+    for what the database has not activated."""
+    try:
+        id_types = tuple(sorted(pool.get('spp.id.type').by_code()))
+    except KeyError:
+        return None, None
+    try:
+        CustomField = pool.get('spp.custom_field')
+    except KeyError:
+        return id_types, None
+    custom = tuple(sorted(
+            (name, (('applies_to', d['applies_to']), ('type', d['type']),
+                    ('selection', tuple(tuple(s) for s in d['selection']))))
+            for name, d in CustomField.definitions().items()
+            if d['active'] and not d['computed']))
+    return id_types, custom
 
 
 def _document(database_name, models):

@@ -6,7 +6,7 @@ from trytond.pool import Pool
 
 from .custom_values import write_custom
 from .handlers import ApiError, not_found, page, page_args
-from .resources import ValidationFailure
+from .validation import ValidationFailure
 
 
 def list_individuals(scope, query, body):
@@ -17,6 +17,31 @@ def list_individuals(scope, query, body):
 
 def get_individual(scope, query, body, handle):
     return 200, scope.individual_of(handle)
+
+
+def lookup_individual(scope, query, body):
+    """The individual holding an ID sent in the body: the number stays out
+    of URLs (and so out of access logs); 404 for a hidden one as for a
+    missing one, as `GET /individuals/{handle}`."""
+    return 200, lookup(scope, body, scope.individual_of)
+
+
+def lookup_group(scope, query, body):
+    "The group holding an ID sent in the body (see lookup_individual)."
+    party = lookup(scope, body,
+        lambda handle: scope.resolve(handle, 'group', "group"))
+    return 200, scope.groups([party])[0]
+
+
+def lookup(scope, body, find):
+    """find(`type|value` handle) of a lookup body. An unknown ID type is
+    the caller's mistake (422), checked only when nothing matched, to spare
+    the frequent lookup a read of the ID types."""
+    try:
+        return find(f"{body['type']}|{body['value']}")
+    except ApiError:
+        scope.id_type(body['type'], 'body.type')
+        raise
 
 
 def individual_values(scope, values, where, party=None):

@@ -11,7 +11,7 @@ from decimal import Decimal
 from trytond.pool import Pool
 
 from .handlers import ApiError, _iso, not_found, page, page_args
-from .resources import ValidationFailure
+from .validation import ValidationFailure
 
 
 def _modified(record):

@@ -7,7 +7,7 @@ programs by code, cycles by `PROGRAM:sequence`, payments by reference,
 entitlements by `PROGRAM:sequence:REGISTRANT:kind` (`:item` added for
 those of an item: in kind, basket vouchers): what they are for, never a
 database id."""
-from .resources import (
+from .declarations import (
     CODE_PATTERN, HANDLE_PATTERN, PAGE_PARAMS, Field, Operation, Param,
     text)
 

@@ -5,14 +5,13 @@ expiry/revocation, rate limit, scope, validation, the operation in one
 transaction (rolled back on any error), a JSON answer, and a row in
 spp.api.log: in the same transaction when the call succeeds, in one of its
 own when it fails, so failures are logged too."""
-import datetime as dt
 import json
 import logging
-import threading
 import time
 import uuid
 
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import PathConverter
 
 from trytond import backend
 from trytond.exceptions import UserError, UserWarning
@@ -23,8 +22,12 @@ from trytond.wsgi import app
 from . import operations
 from .client import authenticate_cached, utcnow
 from .handlers import ApiError, Scope
-from .resources import (
-    AVAILABLE, OPERATIONS, OPTIONAL_MODELS, ValidationFailure, check_param,
+from .rate_limits import (
+    check_unique_refusals, is_unique_refusal, rate_limiter,
+    unique_refusal_limit, unique_refusals)
+from .resources import AVAILABLE, OPERATIONS, OPTIONAL_MODELS
+from .validation import (
+    ValidationFailure, check_param, surrogate_message, unpaired_surrogate,
     validate_body, validate_query)
 
 logger = logging.getLogger(__name__)
@@ -45,34 +48,6 @@ def json_response(status, body, headers=None):
 def error_body(code, message, request_id):
     return {'error': {
             'code': code, 'message': message, 'request_id': request_id}}
-
-
-class RateLimiter:
-    """Requests per client per minute, counted in this process.
-
-    With several workers each counts its own share; the limit is a guard
-    against runaway clients, not an exact quota."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.windows = {}
-
-    def allow(self, client_id, limit):
-        "(allowed, seconds until the window resets)"
-        if not limit:
-            return True, 0
-        now = time.time()
-        minute = int(now // 60)
-        with self.lock:
-            window, count = self.windows.get(client_id, (minute, 0))
-            if window != minute:
-                window, count = minute, 0
-            count += 1
-            self.windows[client_id] = (window, count)
-        return count <= limit, int(60 - now % 60) + 1
-
-
-rate_limiter = RateLimiter()
 
 
 def bearer_key(request):
@@ -126,6 +101,9 @@ def read_body(request, schema):
         body = json.loads(data.decode('utf-8'))
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise ApiError(400, 'malformed_json', "The body is not valid JSON.")
+    path = unpaired_surrogate(body)
+    if path:
+        raise ValidationFailure(surrogate_message(path))
     return validate_body(body, schema)
 
 
@@ -139,6 +117,7 @@ def run_operation(pool, request, operation, path_args, log):
     @with_transaction(readonly=False)
     def transaction(request, pool):
         client = authenticate(pool, request, operation.scope, log)
+        check_unique_refusals(client, operation)
         query = validate_query(request.args, operation.params)
         args = {p.name: check_param(path_args[p.name], p)
             for p in operation.path_params}
@@ -146,7 +125,14 @@ def run_operation(pool, request, operation, path_args, log):
         handler = getattr(operations, operation.handler)
         with Transaction().set_user(client['user']), \
                 Transaction().set_context(active_test=True):
-            status, result = handler(Scope(client), query, body, **args)
+            try:
+                status, result = handler(Scope(client), query, body,
+                    **args)
+            except UserError as error:
+                if operation.unique_ids and is_unique_refusal(error):
+                    unique_refusals.record(client['id'],
+                        *unique_refusal_limit())
+                raise
         pool.get('spp.api.log').record([log_entry(request, log, status)])
         return status, result
     result = transaction(request, pool)
@@ -248,8 +234,18 @@ def handle(request, pool, path, operations_by_method, path_args):
     return response
 
 
+class AnyPathConverter(PathConverter):
+    """werkzeug's path, newlines included: its `.` stops at a newline, so
+    `/individuals/a%0Ab` matched no route (not even the catch-all) and got
+    werkzeug's HTML 404 instead of the API's JSON answer."""
+    regex = '[^/](?s:.*?)'
+
+
+app.url_map.converters['spp_path'] = AnyPathConverter
+
+
 def _register(path, by_method):
-    rule = PREFIX + path.replace('{', '<path:').replace('}', '>')
+    rule = PREFIX + path.replace('{', '<spp_path:').replace('}', '>')
 
     @with_pool
     def view(request, pool, **path_args):
@@ -273,13 +269,25 @@ register_routes()
 @app.route(PREFIX + '/openapi.json', methods=['GET'])
 @with_pool
 def openapi(request, pool):
-    from .openapi import document
+    from .openapi import database_data, document
+
+    # The ID types and custom fields are the database's: read for each
+    # call (cached by the models), the document built once for each set.
+    @with_transaction()
+    def data(request, pool):
+        return database_data(pool)
+    try:
+        id_types, custom = data(request, pool)
+    except backend.DatabaseOperationalError:
+        return json_response(503, error_body('unavailable',
+                "Busy, retry later.", None), {'Retry-After': '1'})
     return json_response(200, document(
-            request.view_args['database_name'], available_models(pool)),
+            request.view_args['database_name'], available_models(pool),
+            id_types, custom),
         {'Access-Control-Allow-Origin': '*'})
 
 
-@app.route(PREFIX + '/<path:rest>', methods=METHODS)
+@app.route(PREFIX + '/<spp_path:rest>', methods=METHODS)
 @with_pool
 def unknown(request, pool, rest):
     # The path is not logged as sent: it may hold personal data.
