@@ -8,10 +8,12 @@ or label, an area or registrant code); a bad value is a row error naming
 the column, like any other.
 
 The registry's import is a set of functions, not a model: they are wrapped
-here when this module is imported, and the wrappers do nothing in a
-database where spp_custom_field is not activated."""
+here, in the modules that call them, when this module is imported, and the
+wrappers do nothing in a database where spp_custom_field is not
+activated."""
 from trytond.model.exceptions import ValidationError
-from trytond.modules.spp_registry import registry_import as base
+from trytond.modules.spp_registry import registry_import_rows as base
+from trytond.modules.spp_registry import registry_import_write as write
 from trytond.pool import Pool
 
 from .custom_field import parse_text
@@ -27,19 +29,19 @@ def import_definitions():
         if d['active'] and not d['computed']}
 
 
-def _wrap(name):
+def _wrap(module, name):
     def decorator(function):
-        original = getattr(base, name)
+        original = getattr(module, name)
         if getattr(original, '_spp_custom_field', False):
             return original
         function.__wrapped__ = original
         function._spp_custom_field = True
-        setattr(base, name, function)
+        setattr(module, name, function)
         return function
     return decorator
 
 
-@_wrap('check_header')
+@_wrap(base, 'check_header')
 def check_header(header, reference):
     errors = check_header.__wrapped__(header, reference)
     definitions = import_definitions()
@@ -50,7 +52,7 @@ def check_header(header, reference):
         if not (e.column in definitions and e.reason == unknown)]
 
 
-@_wrap('parse_row')
+@_wrap(base, 'parse_row')
 def parse_row(number, values, reference):
     member, errors = parse_row.__wrapped__(number, values, reference)
     definitions = import_definitions()
@@ -79,7 +81,7 @@ def parse_row(number, values, reference):
     return member, errors
 
 
-@_wrap('group_values')
+@_wrap(write, 'group_values')
 def group_values(household, reference):
     values = group_values.__wrapped__(household, reference)
     custom = {}

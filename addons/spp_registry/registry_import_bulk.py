@@ -1,11 +1,12 @@
 """The bulk write path of the registry import.
 
-Once the rows are validated (registry_import.validate), the households are
-written with set-based SQL instead of ORM creates: parties, their language
-rows, identifiers, contact mechanisms, memberships and roles go into the
-real tables through COPY (PostgreSQL) or batched executemany INSERTs
-(SQLite), with their `__history` rows copied by INSERT … SELECT, then the
-indicators of the new groups are recomputed by one UPDATE per indicator.
+Once the rows are validated (registry_import_plan.validate), the households
+are written with set-based SQL instead of ORM creates: parties, their
+language rows, identifiers, contact mechanisms, memberships and roles go
+into the real tables through COPY (PostgreSQL) or batched executemany
+INSERTs (SQLite), with their `__history` rows copied by INSERT … SELECT,
+then the indicators of the new groups are recomputed by one UPDATE per
+indicator.
 
 Each table gets the columns ModelSQL.create would fill: the values the
 import gives after the model's own preprocess_values (composed names and
@@ -19,14 +20,15 @@ The checks of the ORM that rows cannot pass by construction still run:
 model access for creating each model, the record rules on the records
 written (a registrar's areas), the unique roles of the groups, and the
 database's own constraints. Models with ir.trigger on creation keep the
-ORM path (registry_import.create_households_orm), which runs them."""
+ORM path (registry_import_write.create_households_orm), which runs
+them."""
 import time
 
 from trytond.model import fields
 from trytond.pool import Pool
 from trytond.transaction import Transaction, without_check_access
 
-from . import registry_import as base
+from . import registry_import_write as write
 from .bulk_writer import BulkWriter, code_columns
 
 # Fields the ORM never takes from values or defaults.
@@ -120,10 +122,10 @@ class ImportWriter(BulkWriter):
         reference = self.reference
         started = time.perf_counter()
 
-        groups = [base.group_values(h, reference) for h in households]
+        groups = [write.group_values(h, reference) for h in households]
         members = [(i, m, h) for i, h in enumerate(households)
             for m in h.members]
-        individuals = [base.individual_values(m, h, reference)
+        individuals = [write.individual_values(m, h, reference)
             for _, m, h in members]
         parties = groups + individuals
         identifiers = [{'party': n, 'type': type_, 'code': code}
