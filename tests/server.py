@@ -130,6 +130,7 @@ def shared_lock(key):
 
 class TestDatabase:
     "A database of the run's backend, handled through tools/sppdb.py."
+    __test__ = False  # a helper, not tests: pytest must not collect it
 
     def __init__(self, name, workdir, uri=None):
         self.name = name

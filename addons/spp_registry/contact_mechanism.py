@@ -1,8 +1,10 @@
 from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
 
+from .record_rules import HiddenAsMissingMixin
 
-class ContactMechanism(metaclass=PoolMeta):
+
+class ContactMechanism(HiddenAsMissingMixin, metaclass=PoolMeta):
     __name__ = 'party.contact_mechanism'
 
     @fields.depends("party")

@@ -23,6 +23,7 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from .detection import invalidate_cache
+from .record_rules import HiddenAsMissingMixin
 
 # How many of the numbers held more than once the refusal to make a type
 # unique lists.
@@ -198,7 +199,7 @@ class IdType(DeactivableMixin, ModelSQL, ModelView):
         Transaction().get_cache().pop('_spp_id_types', None)
 
 
-class Identifier(metaclass=PoolMeta):
+class Identifier(HiddenAsMissingMixin, metaclass=PoolMeta):
     __name__ = 'party.identifier'
     unique_code = fields.Char("Unique Code", readonly=True)
 

@@ -10,6 +10,8 @@ from trytond.pyson import Bool, Eval, If
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
+from .record_rules import HiddenAsMissingMixin
+
 REGISTRANT_TYPES = [
     (None, ""),
     ('individual', "Individual"),
@@ -52,7 +54,7 @@ def normalise_name(name):
     return ' '.join(plain.casefold().split())
 
 
-class Party(metaclass=PoolMeta):
+class Party(HiddenAsMissingMixin, metaclass=PoolMeta):
     __name__ = 'party.party'
 
     registrant_type = fields.Selection(

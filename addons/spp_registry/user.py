@@ -1,7 +1,26 @@
-"Areas assigned to users, and the record-rule context that uses them."
+"""Users: their registry areas (the record rules read them, see
+record_rules.py), and password columns nobody searches."""
+from trytond.i18n import gettext
 from trytond.model import ModelSQL, fields
+from trytond.model.exceptions import AccessError
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
+
+
+class SecretChar(fields.Char):
+    """A Char column nobody but root filters on: password hashes and reset
+    codes. trytond blanks them on read, but a domain on them answered
+    whether a hash starts with a given text, one character at a time. The
+    check is in the column's SQL conversion, so that it holds on every
+    path that leads there: a plain name, a dotted one
+    (`create_uid.password_hash`) and a `where` clause, whose sub-search
+    trytond runs without access checks."""
+
+    def convert_domain(self, domain, tables, Model):
+        if Transaction().user:
+            raise AccessError(gettext('ir.msg_access_rule_field_error',
+                    **Model.__names__(self.name)))
+        return super().convert_domain(domain, tables, Model)
 
 
 class UserArea(ModelSQL):
@@ -21,6 +40,14 @@ class User(metaclass=PoolMeta):
         "and the areas below them.")
 
     @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        # trytond keeps a field's first declaration, so the columns are
+        # made unsearchable on this class's own copy of them.
+        for name in ['password_hash', 'password_reset']:
+            getattr(cls, name).__class__ = SecretChar
+
+    @classmethod
     def get_spp_areas(cls):
         "Ids of the current user's areas, read without record rules."
         user_id = Transaction().user
@@ -32,18 +59,3 @@ class User(metaclass=PoolMeta):
                 table.area, where=table.user == user_id,
                 order_by=[table.area]))
         return [area for area, in cursor]
-
-
-class Rule(metaclass=PoolMeta):
-    __name__ = 'ir.rule'
-
-    @classmethod
-    def _get_context(cls, model_name):
-        context = super()._get_context(model_name)
-        context['spp_areas'] = Pool().get('res.user').get_spp_areas()
-        return context
-
-    @classmethod
-    def _get_cache_key(cls, model_names):
-        key = super()._get_cache_key(model_names)
-        return (*key, tuple(Pool().get('res.user').get_spp_areas()))
