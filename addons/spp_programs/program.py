@@ -261,9 +261,20 @@ class Program(PopulationActionMixin, Workflow, ModelSQL, ModelView):
     @fields.depends('eligibility_rule', 'exclusion_rule',
         'eligibility_method', 'target_type')
     def on_change_with_eligible_count(self, name=None):
-        "How many registrants match the current (possibly unsaved) rules."
-        Party = Pool().get('party.party')
+        """How many registrants match the current (possibly unsaved) rules.
+
+        Called by a user (the form's preview, or any JSON-RPC client), it
+        answers only program managers, and counts only the registrants
+        the caller may read: a count is a way of reading the registry."""
+        pool = Pool()
+        Party = pool.get('party.party')
+        ModelAccess = pool.get('ir.model.access')
         if not self.target_type or not self.eligibility_method:
+            return None
+        transaction = Transaction()
+        user_call = transaction.user and transaction.check_access
+        if user_call and not ModelAccess.check(
+                'spp.program', 'write', raise_exception=False):
             return None
         if self.eligibility_method == 'rule':
             try:
@@ -272,6 +283,8 @@ class Program(PopulationActionMixin, Workflow, ModelSQL, ModelView):
                         self.eligibility_rule, self.exclusion_rule))
             except RuleError:
                 return None
+        if user_call:
+            return Party.search_count(self.eligible_domain())
         with without_check_access():
             return Party.search_count(self.eligible_domain())
 

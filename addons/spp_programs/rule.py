@@ -19,6 +19,7 @@ Grammar::
     values     := value | "[" value ("," value)* "]"
     value      := NUMBER | STRING | true | false
 """
+import contextlib
 import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
@@ -26,6 +27,7 @@ from decimal import Decimal, InvalidOperation
 from trytond.i18n import gettext
 from trytond.model.exceptions import ValidationError
 from trytond.pool import Pool
+from trytond.transaction import Transaction
 
 
 class RuleError(ValidationError):
@@ -45,6 +47,27 @@ SUPPORTED_TYPES = ORDERED_TYPES | {
 RELATIONS = {'many2one', 'one2many', 'many2many'}
 # Technical columns that make no sense in an eligibility rule.
 HIDDEN_FIELDS = {'create_uid', 'write_uid', 'name_key', 'disabled_by'}
+# The models a rule may reach: registrants and the registry's relations.
+# A rule is a question about the registry; through any other relation it
+# could ask about users (password hashes) or whatever the caller may not
+# read, one yes-or-no count at a time. Other addons add theirs through
+# `rule_extra_models()` on party.party.
+RULE_MODELS = {
+    'party.party', 'party.identifier', 'spp.id.type',
+    'spp.group.membership', 'spp.group.membership.role',
+    'spp.relationship', 'spp.relationship.kind',
+    'spp.area', 'spp.area.kind', 'spp.gender', 'spp.group.kind',
+    'country.country', 'country.subdivision',
+    }
+# Limits that keep every rule that saves runnable: the database refuses
+# integers out of its range, and a very long or deep rule exhausts the
+# parser's stack or the database's planner.
+MAX_RULE_LENGTH = 10000
+MAX_DEPTH = 20
+MAX_CONDITIONS = 200
+MAX_VALUES = 1000
+MAX_TEXT_LENGTH = 200
+INTEGER_RANGE = (-2 ** 31, 2 ** 31 - 1)
 
 _TOKEN = re.compile(r'''
     (?P<space>\s+)
@@ -92,6 +115,9 @@ class Parser:
     def __init__(self, text):
         self.tokens = tokenize(text)
         self.index = 0
+        self.depth = 0
+        self.conditions = 0
+        self.values = 0
 
     @property
     def current(self):
@@ -135,12 +161,27 @@ class Parser:
 
     def parse_not(self):
         if self.accept('keyword', 'not'):
-            return ('not', self.parse_not())
+            with self.nested():
+                return ('not', self.parse_not())
         if self.accept('punct', '('):
-            tree = self.parse_or()
+            with self.nested():
+                tree = self.parse_or()
             self.expect('punct', ')', '")"')
             return tree
+        self.conditions += 1
+        if self.conditions > MAX_CONDITIONS:
+            raise RuleError(gettext('spp_programs.msg_rule_too_many',
+                    limit=MAX_CONDITIONS))
         return self.parse_condition()
+
+    @contextlib.contextmanager
+    def nested(self):
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise RuleError(gettext('spp_programs.msg_rule_too_deep',
+                    limit=MAX_DEPTH))
+        yield
+        self.depth -= 1
 
     def parse_condition(self):
         token = self.accept('word')
@@ -175,9 +216,16 @@ class Parser:
         return [self.parse_value()]
 
     def parse_value(self):
+        self.values += 1
+        if self.values > MAX_VALUES:
+            raise RuleError(gettext('spp_programs.msg_rule_too_many_values',
+                    limit=MAX_VALUES))
         if token := self.accept('number'):
             return Decimal(token[1]) if '.' in token[1] else int(token[1])
         if token := self.accept('string'):
+            if len(token[1]) > MAX_TEXT_LENGTH:
+                raise RuleError(gettext('spp_programs.msg_rule_text_too_long',
+                        position=token[2] + 1, limit=MAX_TEXT_LENGTH))
             return token[1]
         if self.accept('keyword', 'true'):
             return True
@@ -188,17 +236,55 @@ class Parser:
 
 def parse(text):
     "Parse a rule into a tree; raise RuleError on a syntax error."
+    if len(text) > MAX_RULE_LENGTH:
+        raise RuleError(gettext('spp_programs.msg_rule_too_long',
+                length=len(text), limit=MAX_RULE_LENGTH))
     return Parser(text).parse()
 
 
-def rule_fields(Model):
-    "The fields of Model usable in a rule: {name: field}."
+def rule_models(Party):
+    "The models a rule on party.party may reach."
+    models = set(RULE_MODELS)
+    if hasattr(Party, 'rule_extra_models'):
+        models.update(Party.rule_extra_models())
+    return models
+
+
+def _unreadable_fields(Model):
+    "Names of Model's fields the user may not read, when access is checked."
+    if not Transaction().check_access:
+        return set()
+    FieldAccess = Pool().get('ir.model.field.access')
+    access = FieldAccess.get_access([Model.__name__])[Model.__name__]
+    return {name for name, modes in access.items() if not modes['read']}
+
+
+def relation_fields(Model, models):
+    "The relations of Model a rule may follow: {name: field}."
+    unreadable = _unreadable_fields(Model)
+    return {name: field for name, field in Model._fields.items()
+        if field._type in RELATIONS
+        and field.get_target().__name__ in models
+        and name not in HIDDEN_FIELDS and name not in unreadable
+        and not (getattr(field, 'getter', None)
+            and not getattr(field, 'searcher', None))}
+
+
+def rule_fields(Model, models=None):
+    """The fields of Model usable in a rule: {name: field}; with `models`,
+    a Many2One only to one of them. A field the user may not read is not
+    usable."""
+    unreadable = _unreadable_fields(Model)
     result = {}
     for name, field in Model._fields.items():
-        if name in HIDDEN_FIELDS or field._type not in SUPPORTED_TYPES:
+        if (name in HIDDEN_FIELDS or name in unreadable
+                or field._type not in SUPPORTED_TYPES):
             continue
         if getattr(field, 'getter', None) and not getattr(
                 field, 'searcher', None):
+            continue
+        if (models is not None and field._type == 'many2one'
+                and field.model_name not in models):
             continue
         result[name] = field
     # Hook: other addons add rule names that are not model fields (e.g.
@@ -214,7 +300,8 @@ class Compiler:
 
     def __init__(self, model_name='party.party'):
         self.Model = Pool().get(model_name)
-        self.fields = rule_fields(self.Model)
+        self.reachable = rule_models(self.Model)
+        self.fields = rule_fields(self.Model, self.reachable)
         self.models = {}
 
     def compile(self, tree, negative=False):
@@ -248,19 +335,23 @@ class Compiler:
     def resolve(self, name, position):
         """Return the model and field at the end of a path such as
         `memberships.individual.age`, checking each step."""
+        ModelAccess = Pool().get('ir.model.access')
         Model, fields_ = self.Model, self.fields
         *relations, last = name.split('.')
         for part in relations:
-            field = Model._fields.get(part)
-            if field is None or field._type not in RELATIONS:
+            relations_ = relation_fields(Model, self.reachable)
+            field = relations_.get(part)
+            if field is not None and Transaction().check_access:
+                if not ModelAccess.check(field.get_target().__name__,
+                        'read', raise_exception=False):
+                    field = None
+            if field is None:
                 raise RuleError(gettext(
                         'spp_programs.msg_rule_unknown_field',
                         field=name, position=position + 1,
-                        fields=', '.join(sorted(
-                                n for n, f in Model._fields.items()
-                                if f._type in RELATIONS))))
-            Model = Pool().get(field.model_name)
-            fields_ = rule_fields(Model)
+                        fields=', '.join(sorted(relations_))))
+            Model = field.get_target()
+            fields_ = rule_fields(Model, self.reachable)
         field = fields_.get(last)
         if field is None:
             raise RuleError(gettext('spp_programs.msg_rule_unknown_field',
@@ -327,6 +418,10 @@ class Compiler:
             if not isinstance(value, int):
                 raise self._value_error(
                     name, value, 'a whole number is expected')
+            low, high = INTEGER_RANGE
+            if not low <= value <= high:
+                raise self._value_error(name, value,
+                    f'a whole number from {low} to {high} is expected')
             return value
         if type_ in {'float', 'numeric'}:
             if isinstance(value, str):
