@@ -128,7 +128,7 @@ def prepare_database(options, env):
         fail(f"{exception}\nIs PostgreSQL running? Set SPP_DATABASE_URI="
             "postgresql://user:password@host:port/ to use another server.")
     log(f"database '{options.database}': {state}")
-    return password, password_file
+    return password_file
 
 
 def requeue_abandoned(options, env):
@@ -237,7 +237,7 @@ def main(argv=None):
             "run tools/ensure_sao.sh (make serve-postgresql does).")
     check_port_free(options.host, options.port)
     env = environment(options)
-    password, password_file = prepare_database(options, env)
+    password_file = prepare_database(options, env)
 
     requeue_abandoned(options, env)
 
@@ -253,7 +253,7 @@ def main(argv=None):
       database  {options.database}  on {options.uri}
       processes gunicorn ({options.workers} workers), trytond-worker, trytond-cron
       user      admin
-      password  {password}   (kept in {password_file})
+      password  in {password_file}
 
   Press Ctrl-C to stop all of them.
 """, flush=True)
