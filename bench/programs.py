@@ -221,7 +221,7 @@ def drop_program(program_id):
     in SQL (the ORM would cascade row by row), so that the tables do not
     grow from run to run; False, and nothing deleted, when something else
     refers to it (entitlements of its cycles, say)."""
-    from trytond.modules.spp_programs.action import invalidate_cache
+    from trytond.modules.spp_registry.bulk import invalidate_cache
     from trytond.pool import Pool
     from trytond.transaction import Transaction
     cursor = Transaction().connection.cursor()
@@ -329,7 +329,7 @@ def plain_copy(cursor, source, name):
     columns, defaults, checks, unique constraints and indexes
     (LIKE ... INCLUDING ALL) and fill factor. No foreign keys: what the
     set-based path pays for them (one check per statement,
-    spp_programs/bulk_insert.py) is part of what is measured against the
+    spp_registry/bulk/references.py) is part of what is measured against the
     floor."""
     cursor.execute(f'DROP TABLE IF EXISTS "{name}" CASCADE')
     cursor.execute(f'CREATE TABLE "{name}" (LIKE "{source}" INCLUDING ALL)')

@@ -1,5 +1,5 @@
 """Bulk inserts with foreign keys checked per statement, on a real
-PostgreSQL server (addons/spp_programs/bulk_insert.py): no lock written
+PostgreSQL server (addons/spp_registry/bulk/references.py): no lock written
 into the referenced rows, a missing reference refused, and a registrant
 deleted while its import is uncommitted (or just before it) never leaves
 a membership without its registrant.
@@ -66,8 +66,7 @@ def program_and_registrant(database, code, name):
 
 def insert_member(program_id, party_id):
     "Add the registrant to the program by a bulk INSERT ... SELECT."
-    from trytond.modules.spp_programs.action import typed
-    from trytond.modules.spp_programs.bulk_insert import insert_select
+    from trytond.modules.spp_registry.bulk import insert_select, typed
     from trytond.pool import Pool
     pool = Pool()
     Membership = pool.get('spp.program.membership')
@@ -97,7 +96,7 @@ def locked_registrants(program_id):
 
 def test_import_locks_no_registrant(database, monkeypatch):
     "Import eligible checks its keys per statement, the fallback per row"
-    from trytond.modules.spp_programs import bulk_insert
+    from trytond.modules.spp_registry.bulk import references
     from trytond.pool import Pool
     from trytond.transaction import Transaction
     Program = Pool(database.name).get('spp.program')
@@ -112,7 +111,7 @@ def test_import_locks_no_registrant(database, monkeypatch):
 
     # Without the right to set session_replication_role: PostgreSQL's
     # own per-row checks, which lock every registrant.
-    monkeypatch.setattr(bulk_insert, 'may_skip_row_checks', lambda c: False)
+    monkeypatch.setattr(references, 'may_skip_row_checks', lambda c: False)
     with Transaction().start(database.name, 0) as transaction:
         Program.import_eligible([Program(program_id)])
         assert len(Program(program_id).memberships) == 6
@@ -122,7 +121,7 @@ def test_import_locks_no_registrant(database, monkeypatch):
 
 def test_role_without_privilege(database):
     "A role without SET on session_replication_role keeps the row checks"
-    from trytond.modules.spp_programs.bulk_insert import may_skip_row_checks
+    from trytond.modules.spp_registry.bulk import may_skip_row_checks
     from trytond.transaction import Transaction
     role = unique_name('plain')
     with Transaction().start(database.name, 0) as transaction:
@@ -142,7 +141,7 @@ def test_role_without_privilege(database):
 def test_missing_reference_refused(database):
     "The statement check refuses a registrant or program that is not there"
     from trytond import backend
-    from trytond.modules.spp_programs.bulk_insert import insert_select
+    from trytond.modules.spp_registry.bulk import insert_select
     from trytond.pool import Pool
     from trytond.transaction import Transaction
     Membership = Pool(database.name).get('spp.program.membership')

@@ -187,7 +187,7 @@ def test_concurrent_batch_creation_never_duplicates(database):
 
 def test_bulk_tables_checked_per_statement(database):
     """Every table a population-wide INSERT writes has the statement check,
-    and every table it references the guard (bulk_insert.py)"""
+    and every table it references the guard (spp_registry/bulk)"""
     from trytond.transaction import Transaction
     bulk_tables = ['spp_program_membership', 'spp_cycle_membership',
         'spp_entitlement', 'spp_entitlement_voucher_line', 'spp_payment']

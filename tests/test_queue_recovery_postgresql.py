@@ -15,7 +15,6 @@ import datetime as dt
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest

@@ -6,8 +6,8 @@ from sql import Conflict, Literal, Null, Table
 from sql.functions import CurrentTimestamp
 from sql.operators import Exists
 
-from trytond import backend
 from trytond.model import ModelSQL, Unique, fields
+from trytond.modules.spp_registry.bulk import analyze_table
 from trytond.pool import Pool
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
@@ -158,8 +158,7 @@ class IndicatorValue(ModelSQL):
                     [computed.group, computed.value],
                     members.select(members.group, members.value,
                         where=members.value != 0)))
-            if backend.name == 'postgresql':
-                cursor.execute(f'ANALYZE "{COMPUTED}"')
+            analyze_table(COMPUTED)
             query = (computed
                 .join(current, 'LEFT',
                     condition=(current.group == computed.group)

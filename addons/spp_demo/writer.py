@@ -11,13 +11,13 @@ the insert, then the write of its computed code columns).
 
 PostgreSQL receives the rows through COPY on the transaction's connection;
 SQLite through executemany INSERT (small populations, the demo): the
-helpers are spp_registry's bulk_writer, shared with the registry import."""
+helpers are spp_registry's bulk.writer, shared with the registry import."""
 from functools import partial
 from types import SimpleNamespace
 
 from trytond.pool import Pool
 
-from trytond.modules.spp_registry.bulk_writer import BulkWriter, code_columns
+from trytond.modules.spp_registry.bulk import BulkWriter, code_columns
 from trytond.modules.spp_registry.registrant import normalise_name
 
 from .population import years_before

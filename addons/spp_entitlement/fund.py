@@ -10,12 +10,12 @@ from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import (
     Index, ModelSQL, ModelView, Workflow, fields)
+from trytond.modules.spp_registry.bulk import invalidate_cache
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
 from .exceptions import FundError
-from .sqltools import invalidate_cache
 
 # Entitlement states that commit program money, and those already paid.
 COMMITTED = ('approved', 'distributed', 'redeemed')

@@ -18,12 +18,12 @@ from trytond.model import (
 from trytond.pool import PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
-from trytond.modules.spp_programs.bulk_insert import insert_select
+from trytond.modules.spp_registry.bulk import (
+    insert_select, invalidate_cache, number, typed)
 
 from .exceptions import ItemValidationError
 from .item import RuleItemMixin
 from .product_quantity import ProductQuantityMixin
-from .sqltools import invalidate_cache, number, typed
 
 
 class InKindItem(ProductQuantityMixin, RuleItemMixin, sequence_ordered(),

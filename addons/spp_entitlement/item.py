@@ -14,12 +14,12 @@ from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields, sequence_ordered
 from trytond.modules.spp_programs.program import decode_domain, encode_domain
 from trytond.modules.spp_programs.rule import compile_rule
+from trytond.modules.spp_registry.bulk import number
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import without_check_access
 
 from .exceptions import ItemValidationError
-from .sqltools import number
 
 class RuleItemMixin:
     """A condition on the beneficiary and an optional multiplier field with

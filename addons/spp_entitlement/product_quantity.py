@@ -5,9 +5,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from sql.functions import Round
 
 from trytond.model import fields
+from trytond.modules.spp_registry.bulk import number
 from trytond.pyson import Eval
-
-from .sqltools import number
 
 
 class ProductQuantityMixin:

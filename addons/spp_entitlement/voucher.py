@@ -18,10 +18,10 @@ from trytond.model import Exclude, ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
-from trytond.modules.spp_programs.bulk_insert import guard_references
+from trytond.modules.spp_registry.bulk import (
+    guard_references, invalidate_cache)
 
 from .exceptions import EntitlementError
-from .sqltools import invalidate_cache
 
 ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'  # Crockford: no I, L, O, U
 CODE_LENGTH = 16

@@ -18,12 +18,10 @@ from trytond import config
 from trytond.i18n import gettext
 from trytond.model import (
     Index, ModelSQL, ModelView, Unique, Workflow, fields)
-from trytond.modules.spp_entitlement.sqltools import invalidate_cache, typed
-from trytond.modules.spp_programs.action import (
-    reserve_page_space, without_index_on)
-from trytond.modules.spp_programs.bulk_insert import (
-    guard_references, insert_select)
 from trytond.modules.spp_programs.copied import CopiedReferenceMixin
+from trytond.modules.spp_registry.bulk import (
+    guard_references, insert_select, invalidate_cache, reserve_page_space,
+    typed, without_index_on)
 from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction

@@ -21,7 +21,7 @@ from sql.conditionals import Case
 from sql.functions import CurrentTimestamp, Round
 
 from trytond.i18n import gettext
-from trytond.modules.spp_entitlement.sqltools import invalidate_cache
+from trytond.modules.spp_registry.bulk import invalidate_cache
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 

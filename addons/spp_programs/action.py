@@ -4,65 +4,17 @@ An action (import eligible, enrol, verify, deduplicate, prepare a cycle)
 runs in one transaction: all of it or nothing. Above a threshold it runs
 as an `ir.queue` task. While it runs the program is marked and its row is
 locked (NOWAIT on PostgreSQL), so a second start is refused."""
-from sql import Cast, For, Literal, Null
-from sql.aggregate import Max, Min
+from sql import For, Null
 
 from trytond import backend, config
 from trytond.i18n import gettext
 from trytond.model.modelstorage import without_check_access
+from trytond.modules.spp_registry.bulk import invalidate_cache
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 
 from .exceptions import ProgramError
 from .run import RunProgress, now_in_seconds
-
-
-def typed(Model, name, value):
-    """A literal cast to the SQL type of Model's field, so that PostgreSQL
-    knows its type in the select list of an INSERT ... SELECT."""
-    return Cast(Literal(value), Model._fields[name].sql_type().base)
-
-
-def analyze_table(Model):
-    """Refresh PostgreSQL's statistics of Model's table after a bulk change:
-    with the statistics of an empty table the planner would loop over the
-    new rows instead of hashing them."""
-    if backend.name == 'postgresql':
-        cursor = Transaction().connection.cursor()
-        cursor.execute(f'ANALYZE "{Model._table}"')
-
-
-def reserve_page_space(Model, fillfactor):
-    """Have PostgreSQL fill new pages of Model's table to `fillfactor`
-    percent only: a bulk INSERT packs its pages full otherwise, and
-    changing the state of each of its rows, a column no index holds, then
-    moves every row to another page and writes an entry in every index.
-    With room on the page the change is a HOT update, with no new index
-    entry. Run at module registration; the rows already there stay."""
-    if backend.name == 'postgresql':
-        cursor = Transaction().connection.cursor()
-        cursor.execute(f'ALTER TABLE "{Model._table}" '
-            f'SET (fillfactor = {int(fillfactor)})')
-
-
-def without_index_on(indexes, *columns):
-    """The indexes but those on one of `columns` alone: a unique constraint
-    starting with the column serves its look-ups already, and each extra
-    index slows down every bulk INSERT and UPDATE."""
-    return {index for index in indexes
-        if not (len(index.expressions) == 1
-            and getattr(index.expressions[0][0], 'name', None) in columns
-            and not index.options.get('where'))}
-
-
-def invalidate_cache(*models):
-    "Forget cached values of models after they were updated in SQL."
-    transaction = Transaction()
-    transaction.counter += 1
-    for cache in transaction.cache.values():
-        for model in models:
-            cache.pop(model.__name__, None)
-
 
 
 class PopulationActionMixin:
@@ -187,32 +139,6 @@ class PopulationActionMixin:
         cursor.execute(*table.update(columns, values,
                 where=table.id == program.id))
         invalidate_cache(cls)
-
-
-def batch_size():
-    """How many registrant ids a batch of a population-wide action covers:
-    the context key `spp_programs_batch_size` or `[spp_programs] batch_size`
-    in the configuration file (default 500,000). The run's progress is
-    updated after each batch."""
-    size = Transaction().context.get('spp_programs_batch_size')
-    if size is None:
-        size = config.getint('spp_programs', 'batch_size', default=500000)
-    return max(int(size), 1)
-
-
-def registrant_ranges():
-    """Ranges [low, high) of party ids, `batch_size()` ids each, that cover
-    the whole registry: the batches of a population-wide action. The bounds
-    come from the primary key index, without a scan."""
-    Party = Pool().get('party.party')
-    party = Party.__table__()
-    cursor = Transaction().connection.cursor()
-    cursor.execute(*party.select(Min(party.id), Max(party.id)))
-    low, high = cursor.fetchone()
-    if low is None:
-        return []
-    size = batch_size()
-    return [(start, start + size) for start in range(low, high + 1, size)]
 
 
 def queue_threshold():

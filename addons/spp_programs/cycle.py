@@ -11,16 +11,16 @@ from sql.functions import CurrentTimestamp
 from trytond.i18n import gettext
 from trytond.model import (
     Index, ModelSQL, ModelView, Unique, Workflow, fields)
+from trytond.modules.spp_registry.bulk import (
+    analyze_table, guard_references, insert_select, invalidate_cache, typed,
+    without_index_on)
 from trytond.pool import Pool
 from trytond.pyson import Eval, If
 from trytond.transaction import Transaction
 
-from .bulk_insert import guard_references, insert_select
 from .copied import CopiedReferenceMixin
 from .exceptions import CycleError
-from .action import (
-    analyze_table, invalidate_cache, now_in_seconds, typed,
-    without_index_on)
+from .run import now_in_seconds
 
 RECURRENCE_MONTHS = {'monthly': 1, 'quarterly': 3, 'yearly': 12}
 

@@ -11,12 +11,11 @@ from sql.functions import CurrentTimestamp
 from sql.operators import Exists
 
 from trytond.i18n import gettext
+from trytond.modules.spp_registry.bulk import (
+    analyze_table, insert_select, invalidate_cache, registrant_ranges, typed)
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 
-from .action import (
-    analyze_table, invalidate_cache, registrant_ranges, typed)
-from .bulk_insert import insert_select
 from .run import RunProgress
 
 # Members counted as "in the program" when looking for duplicates.

@@ -4,13 +4,13 @@ import datetime as dt
 from trytond.i18n import gettext
 from trytond.model import (
     Index, ModelSQL, ModelView, Unique, Workflow, fields)
+from trytond.modules.spp_registry.bulk import (
+    guard_references, reserve_page_space, without_index_on)
 from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from .action import reserve_page_space, without_index_on
-from .bulk_insert import guard_references
 from .copied import CopiedReferenceMixin
 from .enrolment import EnrolmentMixin
 from .exceptions import MembershipError

@@ -22,6 +22,7 @@ from trytond.pool import Pool
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 
+from .bulk import invalidate_cache
 from .similarity import TrigramMatch, has_trigram_extension, trigram_similarity
 
 logger = logging.getLogger(__name__)
@@ -29,15 +30,6 @@ logger = logging.getLogger(__name__)
 # Changes are compared again from this long before the last run started,
 # for transactions that were still running then.
 CHANGE_MARGIN = dt.timedelta(days=1)
-
-
-def invalidate_cache(*model_names):
-    "Forget the transaction's cached values of models changed in SQL."
-    transaction = Transaction()
-    transaction.counter += 1
-    for cache in transaction.cache.values():
-        for name in model_names:
-            cache.pop(name, None)
 
 
 class DuplicateDetection:

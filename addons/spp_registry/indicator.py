@@ -15,6 +15,7 @@ from trytond.pyson import Eval
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
+from .bulk import invalidate_cache
 from .registrant import years_before
 
 _group_readonly = {'invisible': Eval('registrant_type') != 'group'}
@@ -274,10 +275,7 @@ class Party(metaclass=PoolMeta):
     @classmethod
     def _invalidate_cache(cls):
         "Forget cached party values after they were updated in SQL."
-        transaction = Transaction()
-        transaction.counter += 1
-        for cache in transaction.cache.values():
-            cache.pop(cls.__name__, None)
+        invalidate_cache(cls)
 
     @classmethod
     def recompute_all_indicators(cls):

@@ -29,7 +29,7 @@ from trytond.pool import Pool
 from trytond.transaction import Transaction, without_check_access
 
 from . import registry_import_write as write
-from .bulk_writer import BulkWriter, code_columns
+from .bulk import BulkWriter, code_columns
 
 # Fields the ORM never takes from values or defaults.
 MAGIC = {'id', 'create_uid', 'create_date', 'write_uid', 'write_date'}
