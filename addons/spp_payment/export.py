@@ -1,7 +1,8 @@
 """Payment files of a batch: CSV and ISO 20022 pain.001.001.03 XML.
 
 Rows are read with one SQL query in id order and written as they come,
-never as ORM records."""
+never as ORM records. The text cells of the CSV are neutralised against
+formula injection (spp_registry.spreadsheet); amounts stay numbers."""
 import csv
 import datetime as dt
 import io
@@ -13,6 +14,8 @@ from sql.conditionals import Case, NullIf
 from sql.functions import Round, Trunc
 
 from trytond import backend
+from trytond.modules.spp_registry.spreadsheet import (
+    neutralise, neutralised_sql)
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 
@@ -75,9 +78,10 @@ def copy_csv(batch, places, code):
     writes them."""
     query = payment_query(batch)
     *texts, amount = query.columns
-    query.columns = [NullIf(c, '').as_(n) for c, n in zip(texts, CSV_COLUMNS)
-        ] + [round_half_even(amount, places).as_('amount'),
-        Literal(code).as_('currency')]
+    query.columns = [NullIf(neutralised_sql(c), '').as_(n)
+        for c, n in zip(texts, CSV_COLUMNS)] + [
+        round_half_even(amount, places).as_('amount'),
+        Literal(neutralise(code)).as_('currency')]
     sql, params = tuple(query)
     output = io.BytesIO()
     cursor = Transaction().connection.cursor()
@@ -122,9 +126,10 @@ def write_csv(batch, currency):
     output = io.StringIO()
     writer = csv.writer(output, lineterminator='\n')
     writer.writerow(CSV_COLUMNS)
-    code, rounded = currency.code, amount_rounder(currency)
+    code, rounded = neutralise(currency.code), amount_rounder(currency)
     for reference, payee, phone, account, amount in payment_rows(batch):
-        writer.writerow([reference, payee or '', phone or '', account or '',
+        writer.writerow([neutralise(reference), neutralise(payee or ''),
+                neutralise(phone or ''), neutralise(account or ''),
                 rounded(amount), code])
     return output.getvalue().encode('utf-8')
 

@@ -2,15 +2,15 @@
 
 The CSV has the columns reference, status (paid | failed), paid_amount,
 date (YYYY-MM-DD) and provider_reference. A file with other columns or not
-in UTF-8 is refused as a whole. Lines with a bad value are refused as they
-are read; the others go through a temporary table and are classified in
+in UTF-8 is refused as a whole. Lines with a bad value (a NUL character
+or a cell over 131,072 characters among them) are refused as they are
+read; the others go through a temporary table and are classified in
 SQL, all at once: a reference repeated in the file, an unknown reference,
 a payment of a draft (or another) batch, an amount that differs from the
 payment and a conflict with an earlier outcome are reported and change
 nothing; a line already applied changes nothing, so a file imported twice
 has no double effect. The accepted lines are applied with two
 UPDATE ... FROM statements."""
-import csv
 import datetime as dt
 import io
 from decimal import Decimal, InvalidOperation
@@ -22,6 +22,8 @@ from sql.functions import CurrentTimestamp, Round
 
 from trytond.i18n import gettext
 from trytond.modules.spp_registry.bulk import invalidate_cache
+from trytond.modules.spp_registry.spreadsheet import (
+    MAX_CELL, cell_error, csv_reader, printable)
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 
@@ -79,11 +81,28 @@ def decode(data):
                 position=error.start)) from error
 
 
+def cell_refusal(row):
+    """The reason a line is refused for a cell the tables cannot hold (a
+    NUL character, more than MAX_CELL characters), or None."""
+    for position, value in enumerate(row):
+        problem = cell_error(value)
+        if not problem:
+            continue
+        column = (COLUMNS[position] if position < len(COLUMNS)
+            else str(position + 1))
+        if problem == 'nul':
+            return gettext('spp_payment.msg_reconciliation_nul',
+                column=column)
+        return gettext('spp_payment.msg_reconciliation_cell_size',
+            column=column, length=len(value), limit=MAX_CELL)
+    return None
+
+
 def parse(data, report):
     "Valid lines as tuples; invalid ones go to the report."
-    reader = csv.reader(io.StringIO(decode(data)))
+    reader = csv_reader(io.StringIO(decode(data)))
     header = next(reader, None)
-    found = [c.strip().lower() for c in header or []]
+    found = [printable(c).strip().lower() for c in header or []]
     if found != COLUMNS:
         raise ReconciliationError(gettext(
                 'spp_payment.msg_reconciliation_columns',
@@ -92,6 +111,10 @@ def parse(data, report):
     lines = []
     for number, row in enumerate(reader, start=2):
         if not any(row):
+            continue
+        refusal = cell_refusal(row)
+        if refusal:
+            report.refuse(number, printable(row[0]), refusal)
             continue
         if len(row) != len(COLUMNS):
             report.refuse(number, row[0] if row else '',
