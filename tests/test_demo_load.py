@@ -3,14 +3,16 @@ error but 503, and a bounded number of open file descriptors (issue 18,
 D10).
 
 trytond's SQLite backend opened a connection (three descriptors: the
-database, -wal, -shm) per transaction and per session check and left it to
-the garbage collector, through reference cycles (see
-addons/spp_registry/sqlite_connections.py). In the demo, under load, full
-collections came minutes apart: 14,036 descriptors after two minutes of 50
-clients, then "unable to open database file". The server here runs with
-the cyclic collector off (a sitecustomize on its PYTHONPATH), the state the
-demo was in between two full collections, so that a connection left to the
-collector shows within seconds instead of minutes.
+database, -wal, -shm) per transaction and per session check and never
+closed it; Python 3.11's sqlite3 connections sit in a reference cycle of
+their own (their statement cache), so only the garbage collector closed
+them (see addons/spp_registry/sqlite_connections.py). In the demo, under
+load, full collections came minutes apart: 14,036 descriptors after two
+minutes of 50 clients, then "unable to open database file". The server
+here runs with the cyclic collector off (a sitecustomize on its
+PYTHONPATH), the state the demo was in between two full collections, so
+that a connection left to the collector shows within seconds instead of
+minutes (before the fix: 6,253 descriptors after 1,581 requests).
 """
 import base64
 import collections

@@ -2,13 +2,13 @@
 
 trytond's SQLite backend opens a connection (three file descriptors in WAL
 mode: the database, -wal and -shm) for every transaction and every session
-check, and never closes it: it is dropped with its `Database` object. Each
-JSON-RPC call leaves such objects in reference cycles (exceptions, records
-and cursors pointing at one another), which only Python's cyclic garbage
-collector frees. Under load the slow requests' cycles reach the oldest
-generation, collected only when it has grown by a quarter: the demo held
-14,036 descriptors after two minutes of 50 clients, then answered "unable
-to open database file".
+check, and never closes it: it drops it with its `Database` object. But
+Python 3.11's sqlite3 connection is in a reference cycle of its own (its
+statement cache, a functools.lru_cache, wraps the connection), so dropping
+it frees nothing: only the cyclic garbage collector closes it. Under load,
+requests that last survive into the oldest generation, which is collected
+only when it has grown by a quarter: the demo held 14,036 descriptors after
+two minutes of 50 clients, then answered "unable to open database file".
 
 A `Database` object counts the connections it hands out
 (`get_connection`) and closes its connection when the last one is put back
