@@ -4,8 +4,9 @@ D11).
 Through a real server, with logging at INFO (more than the ERROR of a
 default start: the lines of every call, not only of failures), the test
 creates an individual over the REST API, looks it up by its national ID
-number (in the path, `/individuals/national_id|<number>`, and in the query,
-`?id=national_id|<number>`), then calls JSON-RPC `party.party.create` with
+number (in the path, `/individuals/national_id|<number>`, in the query,
+`?id=national_id|<number>`, and in the body of `POST /individuals/lookup`),
+then calls JSON-RPC `party.party.create` with
 the same name and number: once refused by a business rule (the number is
 taken: logged at INFO) and once failing (a birth date that is the given
 name: logged at ERROR with its traceback, whose message quotes the value).
@@ -51,6 +52,9 @@ def leave_traces(server):
     assert api.get('/individuals/' + handle, key='logs').status_code == 200
     listed = api.get('/individuals', key='logs', params={'id': handle})
     assert [i['given_name'] for i in listed.json()['data']] == [GIVEN]
+    looked_up = api.post('/individuals/lookup', key='logs',
+        json={'type': 'national_id', 'value': NUMBER})
+    assert looked_up.status_code == 200, looked_up.text
 
     party = {'name': f'{FAMILY}, {GIVEN}', 'family_name': FAMILY,
         'given_name': GIVEN,
@@ -69,6 +73,7 @@ def check_log(text):
         assert not lines, f"{secret!r} logged:\n" + '\n'.join(lines[:10])
     assert re.search(r'GET /\w+/api/v1/individuals/\* ', text), text[-3000:]
     assert re.search(r'GET /\w+/api/v1/individuals\?id=\* ', text)
+    assert re.search(r'POST /\w+/api/v1/individuals/lookup ', text)
     assert re.search(r'ERROR trytond\.protocols\.dispatcher '
         r'party\.party\.create\(\*\) from admin@127\.0\.0\.1', text)
     assert 'ValueError: (message withheld from the log)' in text
