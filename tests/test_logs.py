@@ -6,10 +6,10 @@ default start: the lines of every call, not only of failures), the test
 creates an individual over the REST API, looks it up by its national ID
 number (in the path, `/individuals/national_id|<number>`, in the query,
 `?id=national_id|<number>`, and in the body of `POST /individuals/lookup`),
-then calls JSON-RPC `party.party.create` with
-the same name and number: once refused by a business rule (the number is
-taken: logged at INFO) and once failing (a birth date that is the given
-name: logged at ERROR with its traceback, whose message quotes the value).
+then calls JSON-RPC `party.party.create` with the same name and number:
+once refused by a business rule (the number is taken: logged at INFO) and
+once failing (a birth date that is the given name: logged at ERROR with its
+traceback, whose message quotes the value).
 Then no line of the server's output holds the family name, the given name
 or the number, and the lines that prove the calls were logged are there,
 masked.
