@@ -134,6 +134,17 @@ def test_openapi_as_strict_as_id_types(api):
         # Known: not found (404); unknown: refused (422).
         assert response.status_code == (
             404 if id_type in id_types else 422), (id_type, response.text)
+    # Handle filters too: an unknown type is refused, not an empty page.
+    for path, name in [('/memberships', 'group'),
+            ('/identifiers', 'registrant')]:
+        handle = parameter(document, path, name)['pattern']
+        for value, allowed in [('national_id|123', True),
+                ('dna|123', False)]:
+            assert (re.fullmatch(handle, value) is not None) == allowed
+            response = api.get(path, key='strict_ids',
+                params={name: value})
+            assert response.status_code == (200 if allowed else 422), (
+                path, value, response.text)
     pattern = parameter(document, '/individuals', 'id')['pattern']
 
     @SAMPLES

@@ -118,7 +118,8 @@ def run_operation(pool, request, operation, path_args, log):
     def transaction(request, pool):
         client = authenticate(pool, request, operation.scope, log)
         check_unique_refusals(client, operation)
-        query = validate_query(request.args, operation.params)
+        query = validate_query(request.args, operation.params,
+            pool.get('spp.id.type').by_code)
         args = {p.name: check_param(path_args[p.name], p)
             for p in operation.path_params}
         body = read_body(request, operation.request)

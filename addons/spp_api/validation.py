@@ -10,7 +10,7 @@ import datetime as dt
 import json
 import re
 
-from .declarations import with_id_types
+from .declarations import HANDLE_PATTERN, with_id_types
 from .resources import schema_fields
 
 
@@ -119,10 +119,14 @@ def validate_body(body, schema_name, where='body'):
         for name, value in body.items()}
 
 
-def validate_query(args, params):
+def validate_query(args, params, id_types=None):
     """Check query parameters (a werkzeug MultiDict) against an
     operation's declared parameters; unknown or repeated ones are
-    refused. Return {name: value}."""
+    refused. Return {name: value}.
+
+    A registrant handle filter naming an ID type that `id_types()` (the
+    database's codes) lacks is refused too: the document lists the types,
+    and such a filter would otherwise answer an empty page."""
     declared = {p.name: p for p in params}
     values = {}
     for name in args.keys():
@@ -134,6 +138,12 @@ def validate_query(args, params):
         if len(raw) > 1:
             raise ValidationFailure(f"Query parameter {name!r} repeated.")
         values[name] = check_param(raw[0], declared[name])
+        if (id_types and declared[name].pattern == HANDLE_PATTERN
+                and '|' in values[name]):
+            id_type = values[name].split('|', 1)[0]
+            if id_type not in id_types():
+                raise ValidationFailure(
+                    f"{name}: unknown ID type {id_type!r}.")
     return values
 
 
