@@ -12,9 +12,10 @@ trytond's own checks are not enough.
    area rule passed and an area-limited user could export the whole
    registry. `export_rule_check()` replaces that one evaluation with the
    same query `read` runs, one query per batch of records of a model.
-   trytond gives no hook for it, so the replacement is installed on the
-   name `eval_domain` in trytond.model.modelstorage, once, when this
-   module is imported; any other evaluation goes to trytond's function.
+   trytond gives no hook for it, so `install()` (called by the addon's
+   __init__.py) puts the replacement on the name `eval_domain` in
+   trytond.model.modelstorage; any other evaluation goes to trytond's
+   function.
 
 3. Hidden records read as missing (`HiddenAsMissingMixin`): trytond tells
    "not allowed because of the rule Registrants in the user's areas" from
@@ -85,8 +86,12 @@ def _is_readable(Model, record, domain):
     return known[record.id]
 
 
-if modelstorage.eval_domain is _python_eval_domain:
-    modelstorage.eval_domain = export_rule_check
+def install():
+    """Have trytond's export check read rules with export_rule_check()
+    (once): the name is looked up in trytond.model.modelstorage at each
+    call."""
+    if modelstorage.eval_domain is _python_eval_domain:
+        modelstorage.eval_domain = export_rule_check
 
 
 class HiddenAsMissingMixin:
