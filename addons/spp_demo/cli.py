@@ -1,11 +1,16 @@
 """spp-demo: generate a synthetic population into a Tryton database.
 
     spp-demo generate --households 1000000 --seed 7 -d DB [-c trytond.conf]
-                      [--country PH] [--locale en_PH]
+                      [--country PH] [--locale en_PH] [--jobs 2]
 
 Areas are created when missing; households continue after those already
-registered, so a second run adds new ones. Everything is written in one
-transaction: an interrupted run leaves the database as it was.
+registered, so a second run adds new ones. The households are written in
+one transaction: a run interrupted while loading leaves the database as it
+was. In bulk mode (large loads on PostgreSQL) the indexes are then rebuilt
+on --jobs connections, which need the rows committed: a run interrupted
+while rebuilding leaves the rows and the plan of the rebuild, and the next
+run (`--households 0` to add none) finishes it. `--jobs 1` keeps the
+rebuild in the load's transaction (slower, all or nothing).
 """
 import argparse
 import json
@@ -37,6 +42,9 @@ def parse(argv):
     generate.add_argument('--bulk', action=argparse.BooleanOptionalAction,
         help="build indexes after the load (default: from 20,000 "
         "households on PostgreSQL)")
+    generate.add_argument('--jobs', type=int, help="connections "
+        "rebuilding the indexes after a bulk load (default 2; 1: in the "
+        "load's transaction)")
     generate.add_argument('--quiet', action='store_true')
     return parser.parse_args(argv)
 
@@ -48,7 +56,7 @@ def run_generate(options):
     from trytond.pool import Pool
     from trytond.transaction import Transaction
 
-    from .generate import generate_population
+    from .generate import REBUILD_JOBS, generate_population
 
     locale = options.locale or LOCALES.get(options.country.upper(), 'en_US')
     Pool.start()
@@ -67,7 +75,7 @@ def run_generate(options):
             figures = generate_population(options.households,
                 seed=options.seed, country=options.country.upper(),
                 locale=locale, start=options.start, progress=progress,
-                bulk=options.bulk)
+                bulk=options.bulk, jobs=options.jobs or REBUILD_JOBS)
         committed = time.perf_counter()
         transaction.commit()
         figures['commit_seconds'] = round(
