@@ -19,7 +19,8 @@ records, so they apply whatever handlers a logging configuration adds.
 - Exceptions keep their traceback and type but not their message, which
   quotes the data (`Invalid isoformat string: 'Danielle'`, PostgreSQL's
   `Key (code)=(8405170013) already exists`); the caller still receives the
-  message in its answer.
+  message in its answer. Messages that name code only (a missing module,
+  name or attribute) stay.
 """
 import logging
 import re
@@ -72,6 +73,11 @@ def mask_urls(text):
     return re.sub(r'\S+', _mask_token, text)
 
 
+# Exceptions whose message names code (a module, a name, an attribute),
+# not a value: kept, so that a broken deployment says what is missing.
+CODE_EXCEPTIONS = (ImportError, SyntaxError, NameError, AttributeError)
+
+
 def _exception_chain(exception):
     "The exceptions behind exception (causes first), as traceback shows."
     chain, seen = [], set()
@@ -97,9 +103,12 @@ def format_exception_withheld(exception):
                 'following exception:\n\n')
         lines.append('Traceback (most recent call last):\n')
         lines.extend(traceback.format_tb(link.__traceback__))
-        kind = type(link)
-        lines.append(f'{kind.__module__}.{kind.__qualname__}: '
-            '(message withheld from the log)\n')
+        if isinstance(link, CODE_EXCEPTIONS):
+            lines.extend(traceback.format_exception_only(link))
+        else:
+            kind = type(link)
+            lines.append(f'{kind.__module__}.{kind.__qualname__}: '
+                '(message withheld from the log)\n')
     return ''.join(lines).rstrip('\n')
 
 

@@ -108,6 +108,17 @@ class LogPrivacyTestCase(unittest.TestCase):
         self.assertIn('direct cause', line)
         self.assertIn('RuntimeError: (message withheld', line)
 
+    def test_code_exceptions_keep_their_message(self):
+        "A missing module or attribute is named: it is code, not data"
+        try:
+            import spp_no_such_module  # noqa: F401
+        except ImportError as exception:
+            exc_info = (ImportError, exception, exception.__traceback__)
+        line = formatted(UrlFilter(),
+            record('gunicorn.error', 'Exception in worker process', (),
+                exc_info))
+        self.assertIn("No module named 'spp_no_such_module'", line)
+
     def test_installed(self):
         "The filters are on their loggers once, however often installed"
         install()
