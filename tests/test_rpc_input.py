@@ -116,6 +116,8 @@ def test_malformed_domains_answer_a_domain_error(trytond_server):
             'is not a field of'),
         ('party.party', 'search', [[], 0, None, [['name', 'SIDEWAYS']],
                 {}], "['name', 'SIDEWAYS'] is not a field and a direction"),
+        ('party.party', 'search', [[['name', 'in', ['a', 'b\x00']]], 0,
+                None, None, {}], 'condition on "name" contains a NUL'),
         ('res.user', 'search', [{'login': 'admin'}, 0, None, None, {}],
             'not a list of conditions'),
         ('ir.model', 'search_count', [[['name', 'where', []]], 0, None,

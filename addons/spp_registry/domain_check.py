@@ -3,8 +3,9 @@
 trytond walks a search domain recursively, trusting its shape: a string
 instead of a list recurses forever (RecursionError), an unknown field name
 is a KeyError, a deeply nested list exhausts the stack, an unknown sort
-direction is a KeyError. Over JSON-RPC each of these answered a server
-error with its traceback, for any model, where a clean error was due.
+direction is a KeyError, a NUL character in a value fails in PostgreSQL's
+driver. Over JSON-RPC each of these answered a server error with its
+traceback, for any model, where a clean error was due.
 
 No single model owns the problem, and trytond offers no hook to validate
 the domains of every model: its own check (ModelStorage.search's
@@ -20,6 +21,8 @@ from trytond.const import OPERATORS
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.transaction import Transaction
+
+from .text_values import holds_nul
 
 BOOLEAN = {'AND', 'OR'}
 RELATIONS = {'many2one', 'one2many', 'many2many'}
@@ -79,6 +82,9 @@ def check_condition(Model, condition, depth):
     if operator not in OPERATORS:
         raise _error('operator', Model, field=name[:60],
             operator=shown(operator))
+    # PostgreSQL cannot take it even as a parameter.
+    if holds_nul(value):
+        raise _error('nul', Model, field=name[:60])
     Current, path = Model, name
     while True:
         local, _, relate = path.partition('.')
