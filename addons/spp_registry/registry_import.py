@@ -2,10 +2,12 @@
 
 One row per individual; rows sharing a household_ref form a household. The
 import reads the file (read_table), checks every row against the registry's
-codes and the database (validate), then writes with one ORM create per batch
-of records and one indicator recompute (create_households). By default one
-invalid row means nothing is written; with skip_invalid the households whose
-rows are all valid are imported, the others are skipped whole and reported.
+codes and the database (validate), then writes the households with
+set-based SQL, or through the ORM when a trigger watches the creation of
+registry records, and recomputes their indicators once
+(create_households). By default one invalid row means nothing is written;
+with skip_invalid the households whose rows are all valid are imported,
+the others are skipped whole and reported.
 
 The steps live in their own modules: registry_import_read (the file),
 registry_import_rows (each row), registry_import_plan (checks across rows),
