@@ -24,6 +24,7 @@ trytond's own checks are not enough.
 import operator
 import weakref
 
+from trytond.backend import MAX_QUERY_PARAMS
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, modelstorage
 from trytond.model.exceptions import AccessError
@@ -48,9 +49,9 @@ class Rule(metaclass=PoolMeta):
         return (*key, tuple(Pool().get('res.user').get_spp_areas()))
 
 
-# Readable ids found by the export check, per transaction:
-# {transaction: {(model, user, change counter): {id: readable}}}
-_readable = weakref.WeakKeyDictionary()
+# What the export check found, per transaction:
+# {transaction: {(model, user, change counter): (read rule, {id: readable})}}
+_checked = weakref.WeakKeyDictionary()
 _python_eval_domain = modelstorage.eval_domain
 
 
@@ -61,27 +62,35 @@ def export_rule_check(domain, context, boolop=operator.and_):
     if isinstance(context, modelstorage.EvalEnvironment):
         record, Model = context._record, context._model
         if (issubclass(Model, ModelSQL)
-                and record.id is not None and record.id >= 0
-                and domain == Pool().get('ir.rule').domain_get(
-                    Model.__name__, mode='read')):
-            return _is_readable(Model, record, domain)
+                and record.id is not None and record.id >= 0):
+            rule, known = _export_state(Model)
+            if domain == rule:
+                return _is_readable(Model, record, rule, known)
     return _python_eval_domain(domain, context, boolop)
 
 
-def _is_readable(Model, record, domain):
+def _export_state(Model):
+    "The read rule of Model and the ids checked, in this transaction."
     transaction = Transaction()
-    known = _readable.setdefault(transaction, {}).setdefault(
-        (Model.__name__, transaction.user, transaction.counter), {})
+    states = _checked.setdefault(transaction, {})
+    key = (Model.__name__, transaction.user, transaction.counter)
+    if key not in states:
+        rule = Pool().get('ir.rule').domain_get(Model.__name__, mode='read')
+        states[key] = (rule, {})
+    return states[key]
+
+
+def _is_readable(Model, record, rule, known):
     if record.id not in known:
         # The record's siblings (the records browsed with it) are checked
         # with it: one query for a batch, not one per exported row.
         batch = {i for i in record._ids if i >= 0 and i not in known}
         batch.add(record.id)
         with without_check_access(), inactive_records():
-            for ids in grouped_slice(sorted(batch)):
+            for ids in grouped_slice(sorted(batch), MAX_QUERY_PARAMS):
                 ids = list(ids)
                 allowed = set(map(int, Model.search(
-                            [('id', 'in', ids), domain], order=[])))
+                            [('id', 'in', ids), rule], order=[])))
                 known.update((i, i in allowed) for i in ids)
     return known[record.id]
 
@@ -134,7 +143,7 @@ class HiddenAsMissingMixin:
         ids = {i for i in ids if i >= 0}
         with inactive_records():
             visible = set()
-            for sub_ids in grouped_slice(sorted(ids)):
+            for sub_ids in grouped_slice(sorted(ids), MAX_QUERY_PARAMS):
                 visible.update(map(int, cls.search(
                             [('id', 'in', list(sub_ids))], order=[])))
         hidden = sorted(ids - visible)

@@ -1,10 +1,17 @@
 """Users: their registry areas (the record rules read them, see
 record_rules.py), and password columns nobody searches."""
+import weakref
+
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, fields
 from trytond.model.exceptions import AccessError
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
+
+
+# The areas of the last user asked, per transaction: ((user, change
+# counter), area ids).
+_areas = weakref.WeakKeyDictionary()
 
 
 class SecretChar(fields.Char):
@@ -49,13 +56,23 @@ class User(metaclass=PoolMeta):
 
     @classmethod
     def get_spp_areas(cls):
-        "Ids of the current user's areas, read without record rules."
-        user_id = Transaction().user
+        """Ids of the current user's areas, read without record rules.
+
+        Every rule check asks for them (ir.rule's cache key): they are read
+        once per transaction and user, again after any write."""
+        transaction = Transaction()
+        user_id = transaction.user
         if not user_id:
             return []
+        key = (user_id, transaction.counter)
+        cached = _areas.get(transaction)
+        if cached and cached[0] == key:
+            return cached[1]
         table = Pool().get('res.user-spp.area').__table__()
-        cursor = Transaction().connection.cursor()
+        cursor = transaction.connection.cursor()
         cursor.execute(*table.select(
                 table.area, where=table.user == user_id,
                 order_by=[table.area]))
-        return [area for area, in cursor]
+        areas = [area for area, in cursor]
+        _areas[transaction] = (key, areas)
+        return areas
