@@ -2,10 +2,11 @@
 
 tools/serve_postgresql.py starts gunicorn (trytond.application:app, several
 workers), trytond-worker and trytond-cron on a free 127.0.0.1 port for a
-fresh database with every addon. The test logs in over JSON-RPC, has a task
-queued through the ORM (`Model.__queue__.method(...)`, as addons do) and
-checks that trytond-worker runs it, then stops the supervisor and checks
-that every process it started is gone.
+fresh database with every addon, after putting back in the queue the tasks
+of a dead worker (tools/sppdb.py requeue). The test logs in over JSON-RPC,
+has a task queued through the ORM (`Model.__queue__.method(...)`, as addons
+do) and checks that trytond-worker runs it, then stops the supervisor and
+checks that every process it started is gone.
 
 PostgreSQL only: trytond-worker cannot run on SQLite. It runs in the
 PostgreSQL pass of `make test` (TRYTOND_DATABASE__URI=postgresql://...).
@@ -62,6 +63,10 @@ def test_gunicorn_worker_cron(fresh_database, artifacts):
         log = server.log_tail(20_000)
         pids = started_pids(log)
         assert set(pids) == {'web', 'worker', 'cron'}, log
+        # The tasks of a dead worker go back to the queue before the worker
+        # starts (none here: a new database).
+        requeued = log.find("requeued 0 task(s) of dead workers.")
+        assert 0 <= requeued < log.find('started worker'), log
 
         # JSON-RPC login on the web workers (session-based).
         session = server.login()

@@ -89,6 +89,11 @@ class Queue(metaclass=PoolMeta):
         connection = database.get_connection()
         try:
             cursor = connection.cursor()
+            # The connection idles while the task runs: a server-wide
+            # timeout for idle transactions would end its lock, and the
+            # task would be requeued while it still runs.
+            cursor.execute(
+                'SET LOCAL idle_in_transaction_session_timeout = 0')
             # python-sql knows FOR UPDATE and FOR SHARE only.
             cursor.execute('SELECT dequeued_at FROM "%s" WHERE id = %%s '
                 'FOR KEY SHARE' % table._name, (self.id,))
