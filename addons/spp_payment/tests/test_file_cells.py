@@ -13,25 +13,16 @@ from trytond.modules.spp_payment.tests.test_module import (
     HEADER, approved_entitlements, payments)
 from trytond.modules.spp_registry.spreadsheet import (
     MAX_CELL, neutralise)
+from trytond.modules.spp_registry.tests.tools import ActivatedModuleTestCase
 from trytond.pool import Pool
-from trytond.tests.test_tryton import (
-    TestCase, activate_module, drop_db, with_transaction)
+from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
 
-class PaymentFileCellsTestCase(TestCase):
+class PaymentFileCellsTestCase(ActivatedModuleTestCase):
     "Test the cells of payment files"
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        drop_db()
-        activate_module('spp_payment')
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        drop_db()
+    module = 'spp_payment'
 
     @with_transaction()
     def test_export_neutralises_formulas(self):

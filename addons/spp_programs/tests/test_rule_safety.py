@@ -4,10 +4,10 @@ from trytond.modules.spp_programs.rule import (
     MAX_CONDITIONS, MAX_DEPTH, RuleError, compile_rule)
 from trytond.modules.spp_programs.tests.test_module import (
     create_program, population)
-from trytond.modules.spp_registry.tests.tools import create_areas, get_ref
+from trytond.modules.spp_registry.tests.tools import (
+    ActivatedModuleTestCase, create_areas, get_ref)
 from trytond.pool import Pool
-from trytond.tests.test_tryton import (
-    TestCase, activate_module, drop_db, with_transaction)
+from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction, check_access
 
 
@@ -21,19 +21,10 @@ def user(login, groups, areas=()):
     return record
 
 
-class RuleSafetyTestCase(TestCase):
+class RuleSafetyTestCase(ActivatedModuleTestCase):
     "Eligibility rules: what they may reach, count and hold"
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        drop_db()
-        activate_module('spp_programs')
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        drop_db()
+    module = 'spp_programs'
 
     @with_transaction()
     def test_rule_reaches_registry_only(self):

@@ -2,10 +2,10 @@
 viewer of another area would try them (issue probes D1, D3, D5, D13)."""
 from trytond.model.exceptions import AccessError
 from trytond.modules.spp_registry.tests.tools import (
-    create_areas, create_household, get_ref, years_ago)
+    ActivatedModuleTestCase, create_areas, create_household, get_ref,
+    years_ago)
 from trytond.pool import Pool
-from trytond.tests.test_tryton import (
-    TestCase, activate_module, drop_db, with_transaction)
+from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction, check_access
 
 NATIONAL_ID = 'P4659694'
@@ -41,19 +41,10 @@ def registry():
     return areas, (group_a, ana), (group_b, bea), users
 
 
-class AccessTestCase(TestCase):
+class AccessTestCase(ActivatedModuleTestCase):
     "Registry area rules on export, write and error paths"
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        drop_db()
-        activate_module('spp_registry')
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        drop_db()
+    module = 'spp_registry'
 
     @with_transaction()
     def test_export_refused_outside_areas(self):

@@ -11,25 +11,16 @@ from trytond.model import Index
 from trytond.modules.spp_registry.bulk import (
     analyze_table, batch_size, insert_select, invalidate_cache, number,
     registrant_ranges, typed, without_index_on)
+from trytond.modules.spp_registry.tests.tools import ActivatedModuleTestCase
 from trytond.pool import Pool
-from trytond.tests.test_tryton import (
-    TestCase, activate_module, drop_db, with_transaction)
+from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
 
-class BulkTestCase(TestCase):
+class BulkTestCase(ActivatedModuleTestCase):
     "Test the set-based SQL toolkit"
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        drop_db()
-        activate_module('spp_registry')
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        drop_db()
+    module = 'spp_registry'
 
     @with_transaction()
     def test_invalidate_cache(self):

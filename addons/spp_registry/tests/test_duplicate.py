@@ -9,10 +9,9 @@ from trytond.modules.party.tests import PartyCheckReplaceMixin
 from trytond.modules.spp_registry.similarity import (
     has_trigram_extension, trigram_similarity)
 from trytond.modules.spp_registry.tests.tools import (
-    create_areas, create_household, get_ref)
+    ActivatedModuleTestCase, create_areas, create_household, get_ref)
 from trytond.pool import Pool
-from trytond.tests.test_tryton import (
-    TestCase, activate_module, drop_db, with_transaction)
+from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction, check_access
 
 BORN = dt.date(1985, 3, 14)
@@ -47,19 +46,10 @@ def set_threshold(threshold):
             'duplicate_threshold': threshold})
 
 
-class DuplicateTestCase(PartyCheckReplaceMixin, TestCase):
+class DuplicateTestCase(PartyCheckReplaceMixin, ActivatedModuleTestCase):
     "Test registry duplicates"
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        drop_db()
-        activate_module('spp_registry')
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        drop_db()
+    module = 'spp_registry'
 
     def test_trigram_similarity(self):
         "The Python score is pg_trgm's similarity"

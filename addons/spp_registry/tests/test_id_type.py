@@ -1,9 +1,9 @@
 "ID types: changing the Unique flag or the code of a type already in use."
 from trytond.exceptions import UserError
-from trytond.modules.spp_registry.tests.tools import get_ref
+from trytond.modules.spp_registry.tests.tools import (
+    ActivatedModuleTestCase, get_ref)
 from trytond.pool import Pool
-from trytond.tests.test_tryton import (
-    TestCase, activate_module, drop_db, with_transaction)
+from trytond.tests.test_tryton import with_transaction
 
 
 def individuals(count):
@@ -34,19 +34,10 @@ def unique_codes(type_):
     return {i.code_compact: i.unique_code for i in identifiers}
 
 
-class IdTypeTestCase(TestCase):
+class IdTypeTestCase(ActivatedModuleTestCase):
     "Test changes to ID types in use"
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        drop_db()
-        activate_module('spp_registry')
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        drop_db()
+    module = 'spp_registry'
 
     @with_transaction()
     def test_made_unique(self):

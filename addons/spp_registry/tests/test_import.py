@@ -10,10 +10,9 @@ from trytond.modules.spp_registry.registry_import import (
 from trytond.modules.spp_registry.registry_import_cli import (
     EXIT_OK, EXIT_PARTIAL, EXIT_REJECTED, run_import)
 from trytond.modules.spp_registry.tests.tools import (
-    create_areas, get_ref, years_ago)
+    ActivatedModuleTestCase, create_areas, get_ref, years_ago)
 from trytond.pool import Pool
-from trytond.tests.test_tryton import (
-    TestCase, activate_module, drop_db, with_transaction)
+from trytond.tests.test_tryton import TestCase, with_transaction
 from trytond.tools import file_open
 from trytond.transaction import Transaction, check_access
 
@@ -65,19 +64,10 @@ def report_rows(result):
     return list(csv.DictReader(io.StringIO(error_report(result.errors))))
 
 
-class RegistryImportTestCase(TestCase):
+class RegistryImportTestCase(ActivatedModuleTestCase):
     "Test the registry import"
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        drop_db()
-        activate_module('spp_registry')
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        drop_db()
+    module = 'spp_registry'
 
     def registrants(self):
         Party = Pool().get('party.party')

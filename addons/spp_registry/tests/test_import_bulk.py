@@ -4,11 +4,11 @@ from trytond.modules.spp_registry.registry_import_bulk import (
     write_households)
 from trytond.modules.spp_registry.tests.test_import import (
     good_rows, person, to_csv)
-from trytond.modules.spp_registry.tests.tools import create_areas, get_ref
+from trytond.modules.spp_registry.tests.tools import (
+    ActivatedModuleTestCase, create_areas, get_ref)
 from trytond.model.exceptions import AccessError
 from trytond.pool import Pool
-from trytond.tests.test_tryton import (
-    TestCase, activate_module, drop_db, with_transaction)
+from trytond.tests.test_tryton import TestCase, with_transaction
 from trytond.tools.email_ import normalize_email
 from trytond.transaction import Transaction, check_access
 
@@ -135,19 +135,10 @@ def delta(before, after):
         if after[t] != before.get(t, 0)}
 
 
-class RegistryImportBulkTestCase(TestCase):
+class RegistryImportBulkTestCase(ActivatedModuleTestCase):
     "Test the bulk path of the registry import"
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        drop_db()
-        activate_module('spp_registry')
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        drop_db()
+    module = 'spp_registry'
 
     def plan(self):
         header, rows = ri.read_table(rows_file(), 'people.csv')

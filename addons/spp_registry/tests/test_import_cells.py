@@ -9,29 +9,20 @@ from trytond.modules.spp_registry.spreadsheet import MAX_CELL
 from trytond.modules.spp_registry.registry_import_read import read_table
 from trytond.modules.spp_registry.tests.test_import import (
     good_rows, to_csv)
-from trytond.modules.spp_registry.tests.tools import create_areas
+from trytond.modules.spp_registry.tests.tools import (
+    ActivatedModuleTestCase, create_areas)
 from trytond.pool import Pool
-from trytond.tests.test_tryton import (
-    TestCase, activate_module, drop_db, with_transaction)
+from trytond.tests.test_tryton import with_transaction
 
 
 def report(result):
     return list(csv.DictReader(io.StringIO(error_report(result.errors))))
 
 
-class RegistryImportCellsTestCase(TestCase):
+class RegistryImportCellsTestCase(ActivatedModuleTestCase):
     "Test the cells of the registry import"
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        drop_db()
-        activate_module('spp_registry')
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        drop_db()
+    module = 'spp_registry'
 
     def registrants(self):
         Party = Pool().get('party.party')

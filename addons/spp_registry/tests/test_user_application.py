@@ -3,25 +3,16 @@ D12; tests/test_generic_rest.py sends the same over JSON-RPC)."""
 import datetime as dt
 
 from trytond.model.exceptions import AccessError, ValidationError
+from trytond.modules.spp_registry.tests.tools import ActivatedModuleTestCase
 from trytond.pool import Pool
-from trytond.tests.test_tryton import (
-    TestCase, activate_module, drop_db, with_transaction)
+from trytond.tests.test_tryton import TestCase, with_transaction
 from trytond.transaction import Transaction, check_access
 
 
-class UserApplicationTestCase(TestCase):
+class UserApplicationTestCase(ActivatedModuleTestCase):
     "User application keys"
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        drop_db()
-        activate_module('spp_registry')
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        drop_db()
+    module = 'spp_registry'
 
     @with_transaction()
     def test_expired_key_refused(self):

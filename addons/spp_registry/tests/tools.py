@@ -2,6 +2,24 @@
 import datetime as dt
 
 from trytond.pool import Pool
+from trytond.tests.test_tryton import TestCase, activate_module, drop_db
+
+
+class ActivatedModuleTestCase(TestCase):
+    """Tests on a database of their own with `module` activated, without
+    the generic checks of ModuleTestCase (one class per addon runs those)."""
+    module = None
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        drop_db()
+        activate_module(cls.module)
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        drop_db()
 
 
 def get_ref(module, xml_id):
@@ -59,4 +77,5 @@ def create_household(name, members, area=None):
     return group, individuals
 
 
-__all__ = ['create_areas', 'create_household', 'years_ago', 'get_ref', 'dt']
+__all__ = ['ActivatedModuleTestCase', 'create_areas', 'create_household',
+    'years_ago', 'get_ref', 'dt']
