@@ -20,7 +20,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 
-from . import registry_import_bulk as bulk
+from . import registry_import_bulk
 from . import registry_import_plan as plan_
 from . import registry_import_read as read
 from . import registry_import_write as write
@@ -65,11 +65,12 @@ def create_households(households, reference, batch_size=BATCH_SIZE):
     with set-based SQL (registry_import_bulk), or through the ORM when a
     trigger watches the creation of registry records. Return the group
     ids."""
-    if not bulk.bulk_supported():
+    if not registry_import_bulk.bulk_supported():
         return write.create_households_orm(households, reference, batch_size)
     group_ids = []
     for batch in household_batches(households, batch_size):
-        group_ids.extend(bulk.write_households(batch, reference)[0])
+        group_ids.extend(
+            registry_import_bulk.write_households(batch, reference)[0])
     return group_ids
 
 
