@@ -1,7 +1,8 @@
 """The rule language is no way around the registry's access rules, and
 every rule that saves can run (issue probes D2, D17)."""
-from trytond.modules.spp_programs.rule import (
-    MAX_CONDITIONS, MAX_DEPTH, RuleError, compile_rule)
+from trytond.modules.spp_programs.rule import RuleError, compile_rule
+from trytond.modules.spp_programs.rule_parser import (
+    MAX_CONDITIONS, MAX_DEPTH)
 from trytond.modules.spp_programs.tests.test_module import (
     create_program, population)
 from trytond.modules.spp_registry.tests.tools import (
