@@ -271,9 +271,9 @@ class Program(PopulationActionMixin, Workflow, ModelSQL, ModelView):
         ModelAccess = pool.get('ir.model.access')
         if not self.target_type or not self.eligibility_method:
             return None
-        transaction = Transaction()
-        user_call = transaction.user and transaction.check_access
-        if user_call and not ModelAccess.check(
+        # Without access checks (code of its own) the count is the whole
+        # registry's; with them, the caller's record rules apply.
+        if Transaction().check_access and not ModelAccess.check(
                 'spp.program', 'write', raise_exception=False):
             return None
         if self.eligibility_method == 'rule':
@@ -283,10 +283,7 @@ class Program(PopulationActionMixin, Workflow, ModelSQL, ModelView):
                         self.eligibility_rule, self.exclusion_rule))
             except RuleError:
                 return None
-        if user_call:
-            return Party.search_count(self.eligible_domain())
-        with without_check_access():
-            return Party.search_count(self.eligible_domain())
+        return Party.search_count(self.eligible_domain())
 
     @classmethod
     def preprocess_values(cls, mode, values):
