@@ -21,7 +21,8 @@ MAINTENANCE_WORK_MEM = '1GB'
 WORK_MEM = '1GB'
 
 
-def _table_oids(cursor, tables):
+def table_oids(cursor, tables):
+    "{table name: oid} of `tables` in the current schema."
     cursor.execute('SELECT c.oid, c.relname FROM pg_class c '
         'JOIN pg_namespace n ON n.oid = c.relnamespace '
         'WHERE n.nspname = current_schema() AND c.relname = ANY(%s)',
@@ -29,25 +30,43 @@ def _table_oids(cursor, tables):
     return {name: oid for oid, name in cursor.fetchall()}
 
 
+def secondary_indexes(cursor, oids):
+    """(table, index, definition, access method) of the indexes of the
+    tables `oids` that no constraint owns."""
+    cursor.execute('SELECT c.relname, i.relname, pg_get_indexdef(i.oid), '
+            'a.amname '
+        'FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid '
+        'JOIN pg_class c ON c.oid = x.indrelid '
+        'JOIN pg_am a ON a.oid = i.relam '
+        'WHERE x.indrelid = ANY(%s) AND NOT EXISTS ('
+            'SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid)',
+        (list(oids.values()),))
+    return cursor.fetchall()
+
+
+def unique_and_foreign_keys(cursor, oids):
+    """(table, constraint, kind 'u' or 'f', definition, index definition)
+    of the tables `oids`, unique constraints first (to be added back
+    before the foreign keys that may need them)."""
+    cursor.execute('SELECT c.relname, k.conname, k.contype, '
+            'pg_get_constraintdef(k.oid), pg_get_indexdef(k.conindid) '
+        'FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid '
+        "WHERE k.contype IN ('u', 'f') AND k.conrelid = ANY(%s) "
+        'ORDER BY k.contype DESC, k.conname', (list(oids.values()),))
+    return cursor.fetchall()
+
+
 @contextmanager
 def deferred_indexes(connection, tables, figures=None):
     """Drop the secondary indexes and foreign keys of `tables`, run the
     block, then build them again and ANALYZE the tables."""
     cursor = connection.cursor()
-    oids = _table_oids(cursor, tables)
-    cursor.execute('SELECT i.relname, pg_get_indexdef(x.indexrelid) '
-        'FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid '
-        'WHERE x.indrelid = ANY(%s) AND NOT EXISTS ('
-            'SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid)',
-        (list(oids.values()),))
-    indexes = cursor.fetchall()
-    # Unique constraints first when adding them back.
-    cursor.execute('SELECT c.relname, k.conname, pg_get_constraintdef(k.oid) '
-        'FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid '
-        "WHERE k.contype IN ('u', 'f') AND k.conrelid = ANY(%s) "
-        'ORDER BY k.contype DESC, k.conname',
-        (list(oids.values()),))
-    foreign_keys = cursor.fetchall()
+    oids = table_oids(cursor, tables)
+    indexes = [(name, definition)
+        for _, name, definition, _ in secondary_indexes(cursor, oids)]
+    foreign_keys = [(table, name, definition)
+        for table, name, _, definition, _ in unique_and_foreign_keys(
+            cursor, oids)]
     for table, name, _ in foreign_keys:
         cursor.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
     for name, _ in indexes:

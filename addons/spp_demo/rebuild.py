@@ -32,7 +32,9 @@ tables instead, until its commit)."""
 import threading
 import time
 
-from .bulk import MAINTENANCE_WORK_MEM, WORK_MEM, _table_oids
+from .bulk import (
+    MAINTENANCE_WORK_MEM, WORK_MEM, secondary_indexes, table_oids,
+    unique_and_foreign_keys)
 
 PLAN = 'spp_demo_index_rebuild'
 # Relative cost per page of the table, to start the longest builds first:
@@ -51,26 +53,13 @@ def drop_for_load(cursor, tables):
     """Drop the secondary indexes, unique constraints and foreign keys of
     `tables` and record how to build them again in PLAN (in the caller's
     transaction: a rollback restores everything)."""
-    oids = _table_oids(cursor, tables)
+    oids = table_oids(cursor, tables)
     cursor.execute(f'CREATE TABLE "{PLAN}" (position serial PRIMARY KEY, '
         'step varchar NOT NULL, table_name varchar NOT NULL, '
         'name varchar NOT NULL, definition text NOT NULL, '
         'weight float NOT NULL)')
-    cursor.execute('SELECT c.relname, i.relname, pg_get_indexdef(i.oid), '
-            'a.amname '
-        'FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid '
-        'JOIN pg_class c ON c.oid = x.indrelid '
-        'JOIN pg_am a ON a.oid = i.relam '
-        'WHERE x.indrelid = ANY(%s) AND NOT EXISTS ('
-            'SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid)',
-        (list(oids.values()),))
-    indexes = cursor.fetchall()
-    cursor.execute('SELECT c.relname, k.conname, k.contype, '
-            'pg_get_constraintdef(k.oid), pg_get_indexdef(k.conindid) '
-        'FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid '
-        "WHERE k.contype IN ('u', 'f') AND k.conrelid = ANY(%s) "
-        'ORDER BY k.contype DESC, k.conname', (list(oids.values()),))
-    constraints = cursor.fetchall()
+    indexes = secondary_indexes(cursor, oids)
+    constraints = unique_and_foreign_keys(cursor, oids)
     rows = [('index', t, n, d, WEIGHTS.get(am, 1.0))
         for t, n, d, am in indexes]
     for table, name, kind, definition, index in constraints:
