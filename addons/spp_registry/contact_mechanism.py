@@ -1,10 +1,8 @@
 from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
 
-from .record_rules import HiddenAsMissingMixin
 
-
-class ContactMechanism(HiddenAsMissingMixin, metaclass=PoolMeta):
+class ContactMechanism(metaclass=PoolMeta):
     __name__ = 'party.contact_mechanism'
 
     @fields.depends("party")

@@ -21,7 +21,6 @@ from trytond.wizard import (
     Button, StateAction, StateTransition, StateView, Wizard)
 
 from .detection import CHANGE_MARGIN, DuplicateDetection
-from .record_rules import HiddenAsMissingMixin
 from .similarity import create_trigram_extension
 
 REASONS = [
@@ -36,9 +35,7 @@ STATES = [
     ]
 
 
-class Duplicate(
-        HiddenAsMissingMixin, DuplicateDetection, Workflow, ModelSQL,
-        ModelView):
+class Duplicate(DuplicateDetection, Workflow, ModelSQL, ModelView):
     "Registry Duplicate"
     __name__ = 'spp.registry.duplicate'
 

@@ -23,7 +23,6 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from .detection import invalidate_cache
-from .record_rules import HiddenAsMissingMixin
 
 # How many of the numbers held more than once the refusal to make a type
 # unique lists.
@@ -199,7 +198,7 @@ class IdType(DeactivableMixin, ModelSQL, ModelView):
         Transaction().get_cache().pop('_spp_id_types', None)
 
 
-class Identifier(HiddenAsMissingMixin, metaclass=PoolMeta):
+class Identifier(metaclass=PoolMeta):
     __name__ = 'party.identifier'
     unique_code = fields.Char("Unique Code", readonly=True)
 

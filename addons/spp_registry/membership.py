@@ -10,8 +10,6 @@ from trytond.pool import Pool
 from trytond.pyson import Eval, If
 from trytond.transaction import Transaction
 
-from .record_rules import HiddenAsMissingMixin
-
 
 class MembershipRole(DeactivableMixin, ModelSQL, ModelView):
     "Group Membership Role"
@@ -35,7 +33,7 @@ class MembershipRole(DeactivableMixin, ModelSQL, ModelView):
         return False
 
 
-class Membership(HiddenAsMissingMixin, ModelSQL, ModelView):
+class Membership(ModelSQL, ModelView):
     "Group Membership"
     __name__ = 'spp.group.membership'
     group = fields.Many2One(

@@ -17,9 +17,12 @@ trytond's own checks are not enough.
    trytond.model.modelstorage; any other evaluation goes to trytond's
    function.
 
-3. Hidden records read as missing (`HiddenAsMissingMixin`): trytond tells
-   "not allowed because of the rule Registrants in the user's areas" from
-   "does not exist", so that a user learns which ids exist elsewhere.
+3. Hidden records read as missing (`HiddenAsMissingMixin`, a mixin of
+   every ModelSQL model through tryton.cfg's [register_mixin], so that a
+   model an addon adds later is covered too): trytond tells "not allowed
+   because of the rule Registrants in the user's areas" from "does not
+   exist", so that a user learns which ids exist elsewhere. It acts only
+   on an AccessError, so it costs nothing on the paths that succeed.
 """
 import operator
 import weakref

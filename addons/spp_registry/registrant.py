@@ -10,8 +10,6 @@ from trytond.pyson import Bool, Eval, If
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from .record_rules import HiddenAsMissingMixin
-
 REGISTRANT_TYPES = [
     (None, ""),
     ('individual', "Individual"),
@@ -54,7 +52,7 @@ def normalise_name(name):
     return ' '.join(plain.casefold().split())
 
 
-class Party(HiddenAsMissingMixin, metaclass=PoolMeta):
+class Party(metaclass=PoolMeta):
     __name__ = 'party.party'
 
     registrant_type = fields.Selection(

@@ -6,8 +6,6 @@ from trytond.model.exceptions import ValidationError
 from trytond.pool import PoolMeta
 from trytond.pyson import Eval, If
 
-from .record_rules import HiddenAsMissingMixin
-
 
 class RelationshipKind(DeactivableMixin, ModelSQL, ModelView):
     "Relationship Kind"
@@ -41,7 +39,7 @@ class RelationshipKind(DeactivableMixin, ModelSQL, ModelView):
                 cls.write(*to_write)
 
 
-class Relationship(HiddenAsMissingMixin, ModelSQL, ModelView):
+class Relationship(ModelSQL, ModelView):
     "Relationship"
     __name__ = 'spp.relationship'
     source = fields.Many2One(
