@@ -40,7 +40,10 @@ def seed_in_process(name):
         Cycle = pool.get('spp.cycle')
         Batch = pool.get('spp.payment.batch')
         CustomField = pool.get('spp.custom_field')
-        household("Paid household", 2)
+        from trytond.modules.spp_payment.tests.test_module import (
+            head, payee_data)
+        # The head collects: an account, else the payment is blocked.
+        payee_data(head(household("Paid household", 2)), 1)
         program = cash_program(code='CASH', items=standard_items(),
             rule='name = "Paid household"')
         cycle = approved_cycle(program)

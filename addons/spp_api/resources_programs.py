@@ -23,7 +23,7 @@ CYCLE_STATES = ['draft', 'to_approve', 'approved', 'distributed', 'ended',
     'cancelled']
 ENTITLEMENT_STATES = ['draft', 'pending_validation', 'approved',
     'distributed', 'redeemed', 'rejected', 'cancelled', 'expired']
-PAYMENT_STATES = ['issued', 'sent', 'paid', 'failed']
+PAYMENT_STATES = ['blocked', 'issued', 'sent', 'paid', 'failed']
 
 PROGRAM_SCHEMAS = {
     'Program': {

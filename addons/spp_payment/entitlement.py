@@ -35,12 +35,13 @@ class Entitlement(metaclass=PoolMeta):
 class Cycle(metaclass=PoolMeta):
     __name__ = 'spp.cycle'
     payment_pending_count = fields.Function(fields.Integer(
-            "Payments Pending", help="Issued or sent, no outcome yet."),
+            "Payments Pending",
+            help="Blocked, issued or sent: no outcome yet."),
         'get_payment_totals')
     payment_paid_count = fields.Function(fields.Integer("Payments Paid"),
         'get_payment_totals')
     payment_paid_amount = fields.Function(fields.Numeric("Paid Amount",
-            digits=(16, 4)), 'get_payment_totals')
+            digits='currency'), 'get_payment_totals')
     payment_failed_count = fields.Function(fields.Integer(
             "Payments Failed"), 'get_payment_totals')
 
@@ -61,7 +62,8 @@ class Cycle(metaclass=PoolMeta):
         Payment = Pool().get('spp.payment')
         result = {n: {c.id: Decimal(0) if n.endswith('_amount') else 0
                 for c in cycles} for n in names}
-        keys = {'issued': 'payment_pending', 'sent': 'payment_pending',
+        keys = {'blocked': 'payment_pending', 'issued': 'payment_pending',
+            'sent': 'payment_pending',
             'paid': 'payment_paid', 'failed': 'payment_failed'}
         totals = Payment.totals_by_state('cycle', [c.id for c in cycles],
             amount='paid_amount')
@@ -88,7 +90,7 @@ class Cycle(metaclass=PoolMeta):
         Entitlement = pool.get('spp.entitlement')
         for cycle in cycles:
             pending = Payment.search_count([('cycle', '=', cycle.id),
-                    ('state', 'in', ['issued', 'sent'])])
+                    ('state', 'in', ['blocked', 'issued', 'sent'])])
             entitlement = Entitlement.__table__()
             payment = Payment.__table__()
             cursor = Transaction().connection.cursor()

@@ -26,15 +26,12 @@ PAIN_NS = 'urn:iso:std:iso:20022:tech:xsd:pain.001.001.03'
 
 def payment_query(batch):
     """The SELECT of (reference, payee, phone, account, amount) of a
-    batch's payments, in id order."""
-    pool = Pool()
-    Payment = pool.get('spp.payment')
-    Party = pool.get('party.party')
+    batch's payments, in id order: the payee's data as copied at issuance
+    (check_exportable refuses a batch with blocked payments)."""
+    Payment = Pool().get('spp.payment')
     payment = Payment.__table__()
-    party = Party.__table__()
-    return payment.join(party,
-        condition=payment.registrant == party.id).select(
-        payment.reference, party.name, payment.payee_phone,
+    return payment.select(
+        payment.reference, payment.payee_name, payment.payee_phone,
         payment.payee_account, payment.amount,
         where=(payment.batch == batch.id)
         & payment.state.in_(['issued', 'sent']),
@@ -176,9 +173,10 @@ def export_pain001(batch, debtor_name, debtor_account):
         _sub(_sub(transaction, 'PmtId'), 'EndToEndId', reference)
         _sub(_sub(transaction, 'Amt'), 'InstdAmt',
             rounded(amount), Ccy=currency.code)
-        _sub(_sub(transaction, 'Cdtr'), 'Nm', (payee or reference)[:140])
+        _sub(_sub(transaction, 'Cdtr'), 'Nm', (payee or 'NOTPROVIDED')[:140])
+        # Never empty: a payment without an account is blocked.
         _sub(_sub(_sub(_sub(transaction, 'CdtrAcct'), 'Id'), 'Othr'), 'Id',
-            account or phone or reference)
+            account[:34])
         _sub(_sub(transaction, 'RmtInf'), 'Ustrd', reference)
     return etree.tostring(root, xml_declaration=True, encoding='UTF-8',
         pretty_print=True)

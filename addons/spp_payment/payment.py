@@ -4,13 +4,20 @@ A payment holds a `slot` (1 while live, NULL once failed) in its unique
 key with the entitlement: an entitlement has at most one live payment, so
 it is never paid twice; a failed payment stays recorded and its
 entitlement is re-issued as a new payment (next attempt, new reference)
-in a new batch."""
+in a new batch.
+
+The payee is the person who collects: the individual of an individual
+entitlement, the household's payment recipient (else its head) for a
+group's. Their name, phone and account are copied at issuance; a payment
+lacking what its provider needs (an account or wallet number, a phone for
+the gateway) is *blocked*: never exported nor sent until the data is
+completed and the batch re-checked."""
 import datetime as dt
 from decimal import Decimal
 
-from sql import Cast, Literal, Values, Window
+from sql import Cast, Literal, Null, Values, Window
 from sql.aggregate import Count, Max, Sum
-from sql.conditionals import Coalesce
+from sql.conditionals import Case, Coalesce
 from sql.functions import CurrentTimestamp, RowNumber
 from sql.operators import Concat, Exists
 
@@ -24,11 +31,21 @@ from trytond.modules.spp_registry.bulk import (
     typed, without_index_on)
 from trytond.pool import Pool
 from trytond.pyson import Eval
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from .exceptions import PaymentError
 
-PAYMENT_STATES = ['issued', 'sent', 'paid', 'failed']
+PAYMENT_STATES = ['blocked', 'issued', 'sent', 'paid', 'failed']
+BLOCKED_REASONS = [
+    (None, ""),
+    ('no_account', "No account or wallet number"),
+    ('no_phone', "No phone number"),
+    ]
+# Providers that reach the payee by phone (mobile money gateways).
+PHONE_PROVIDERS = {'http'}
+# Identifier types of an account, in order of preference.
+ACCOUNT_TYPES = ['bank_account', 'mobile_wallet']
 
 
 def default_batch_size():
@@ -56,15 +73,19 @@ class PaymentBatch(Workflow, ModelSQL, ModelView):
             "Currency"), 'get_currency')
     total_count = fields.Function(fields.Integer("Payments"), 'get_totals')
     total_amount = fields.Function(fields.Numeric("Total",
-            digits=(16, 4)), 'get_totals')
+            digits='currency'), 'get_totals')
+    blocked_count = fields.Function(fields.Integer("Blocked",
+            help="Payments lacking the payee's account or phone: the batch "
+            "cannot be exported or sent until they are re-checked."),
+        'get_totals')
     issued_count = fields.Function(fields.Integer("Issued"), 'get_totals')
     sent_count = fields.Function(fields.Integer("Sent"), 'get_totals')
     paid_count = fields.Function(fields.Integer("Paid"), 'get_totals')
     paid_amount = fields.Function(fields.Numeric("Paid Amount",
-            digits=(16, 4)), 'get_totals')
+            digits='currency'), 'get_totals')
     failed_count = fields.Function(fields.Integer("Failed"), 'get_totals')
     failed_amount = fields.Function(fields.Numeric("Failed Amount",
-            digits=(16, 4)), 'get_totals')
+            digits='currency'), 'get_totals')
     approved_by = fields.Many2One('res.user', "Approved By", readonly=True)
     sent_at = fields.DateTime("Sent At", readonly=True)
 
@@ -107,6 +128,10 @@ class PaymentBatch(Workflow, ModelSQL, ModelView):
                     },
                 'export_file': {
                     'invisible': ~Eval('state').in_(['approved', 'sent']),
+                    'depends': ['state'],
+                    },
+                'recheck': {
+                    'invisible': ~Eval('state').in_(['draft', 'approved']),
                     'depends': ['state'],
                     },
                 'import_reconciliation': {
@@ -187,6 +212,8 @@ class PaymentBatch(Workflow, ModelSQL, ModelView):
         went to the provider); a gateway batch is sent through the
         connector of the configuration, which applies the outcomes it
         answers. A gateway that cannot be reached changes nothing."""
+        for batch in batches:
+            batch.check_exportable()
         gateway_batches = [b for b in batches if b.provider == 'http']
         if gateway_batches:
             from .gateway import configured_gateway
@@ -239,16 +266,50 @@ class PaymentBatch(Workflow, ModelSQL, ModelView):
     def close(cls, batches):
         "Close batches whose payments are all paid or failed."
         for batch in batches:
-            if batch.issued_count or batch.sent_count:
+            open_ = (batch.blocked_count + batch.issued_count
+                + batch.sent_count)
+            if open_:
                 raise PaymentError(gettext(
                         'spp_payment.msg_batch_open_payments',
-                        batch=batch.rec_name,
-                        count=batch.issued_count + batch.sent_count))
+                        batch=batch.rec_name, count=open_))
 
     def check_exportable(self):
+        """Refuse a batch that is not approved or holds blocked payments:
+        a file or a send holds the whole batch or nothing."""
         if self.state not in {'approved', 'sent'}:
             raise PaymentError(gettext('spp_payment.msg_batch_not_approved',
                     batch=self.rec_name))
+        Payment = Pool().get('spp.payment')
+        payment = Payment.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*payment.select(payment.blocked_reason,
+                Count(payment.id),
+                where=(payment.batch == self.id)
+                & (payment.state == 'blocked'),
+                group_by=[payment.blocked_reason],
+                order_by=[payment.blocked_reason.asc]))
+        blocked = cursor.fetchall()
+        if blocked:
+            labels = dict(BLOCKED_REASONS)
+            raise PaymentError(gettext('spp_payment.msg_batch_blocked',
+                    batch=self.rec_name,
+                    count=sum(c for _, c in blocked),
+                    reasons=', '.join(f'{labels.get(r, r)}: {c}'
+                        for r, c in blocked)))
+
+    @classmethod
+    @ModelView.button
+    def recheck(cls, batches):
+        """Read again the payee, phone and account of the blocked payments
+        of draft or approved batches; those now complete are issued."""
+        Payment = Pool().get('spp.payment')
+        batches = [b for b in batches if b.state in {'draft', 'approved'}]
+        for provider in {b.provider for b in batches}:
+            ids = [b.id for b in batches if b.provider == provider]
+            payment = Payment.__table__()
+            Payment.refresh_payees(payment,
+                payment.batch.in_(ids) & (payment.state == 'blocked'))
+            Payment.block_incomplete(ids, provider)
 
     @classmethod
     def create_for_cycle(cls, cycle, provider='file', size=None):
@@ -300,6 +361,7 @@ class PaymentBatch(Workflow, ModelSQL, ModelView):
             condition=attempts.entitlement == entitlement.id).select(
             entitlement.id.as_('entitlement'),
             entitlement.registrant.as_('registrant'),
+            Payment.payee_query(entitlement.registrant).as_('payee'),
             entitlement.amount.as_('amount'),
             (Coalesce(attempts.attempt, 0) + 1).as_('attempt'),
             (RowNumber(window=Window([], order_by=[entitlement.id.asc]))
@@ -314,24 +376,29 @@ class PaymentBatch(Workflow, ModelSQL, ModelView):
         number = Literal(last + 1) + ranked.row / size
         reference = Concat(Concat(Concat('PAY-', Cast(ranked.entitlement,
                         'VARCHAR')), '-'), Cast(ranked.attempt, 'VARCHAR'))
-        phone = Payment.phone_query(ranked.registrant)
         user = Transaction().user
         insert_select(Payment, payment.insert([
                     payment.batch, payment.entitlement, payment.cycle,
                     payment.registrant, payment.amount, payment.attempt,
-                    payment.slot, payment.reference, payment.payee_phone,
+                    payment.slot, payment.reference, payment.payee,
+                    payment.payee_name, payment.payee_phone,
+                    payment.payee_account,
                     payment.state, payment.create_uid, payment.create_date],
                 ranked.join(numbers,
                     condition=numbers.column1 == number).select(
                     numbers.column2, ranked.entitlement,
                     typed(Payment, 'cycle', cycle.id), ranked.registrant,
                     ranked.amount, ranked.attempt,
-                    typed(Payment, 'slot', 1), reference, phone,
+                    typed(Payment, 'slot', 1), reference, ranked.payee,
+                    Payment.name_query(ranked.payee),
+                    Payment.phone_query(ranked.payee),
+                    Payment.account_query(ranked.payee),
                     typed(Payment, 'state', 'issued'),
                     typed(Payment, 'create_uid', user), CurrentTimestamp(),
                     # Payment ids follow the entitlements (files list
                     # payments in id order), whatever the join's order.
                     order_by=[ranked.row.asc])))
+        Payment.block_incomplete([b.id for b in batches], provider)
         invalidate_cache(Payment)
         return batches
 
@@ -357,21 +424,34 @@ class Payment(CopiedReferenceMixin, Workflow, ModelSQL, ModelView):
         required=True, ondelete='RESTRICT', readonly=True)
     cycle = fields.Many2One('spp.cycle', "Cycle", required=True,
         ondelete='RESTRICT', readonly=True)
-    registrant = fields.Many2One('party.party', "Payee", required=True,
-        ondelete='RESTRICT', readonly=True)
-    amount = fields.Numeric("Amount", digits=(16, 4), required=True,
+    registrant = fields.Many2One('party.party', "Beneficiary",
+        required=True, ondelete='RESTRICT', readonly=True,
+        help="The registrant of the entitlement: a household or a person.")
+    item = fields.Function(fields.Many2One('spp.entitlement.item', "Item"),
+        'get_item')
+    payee = fields.Many2One('party.party', "Payee", readonly=True,
+        ondelete='RESTRICT',
+        help="Who collects the payment: the person entitled, or the "
+        "household's payment recipient, else its head.")
+    payee_name = fields.Char("Payee Name", readonly=True)
+    amount = fields.Numeric("Amount", digits='currency', required=True,
         readonly=True, domain=[('amount', '>', 0)])
     currency = fields.Function(fields.Many2One('currency.currency',
             "Currency"), 'get_currency')
-    payee_phone = fields.Char("Payee Phone", readonly=True)
-    payee_account = fields.Char("Payee Account", readonly=True)
+    payee_phone = fields.Char("Payee Phone", readonly=True,
+        help="The payee's mobile number, else another phone.")
+    payee_account = fields.Char("Payee Account", readonly=True,
+        help="The payee's bank account, else mobile wallet number (their "
+        "identifiers of those types).")
     reference = fields.Char("Reference", required=True, readonly=True,
         help="Unique; the idempotency key sent to the provider.")
     attempt = fields.Integer("Attempt", required=True, readonly=True)
     slot = fields.Integer("Live", readonly=True)
     state = fields.Selection([(s, s.capitalize()) for s in PAYMENT_STATES],
         "State", readonly=True, required=True, sort=False)
-    paid_amount = fields.Numeric("Paid Amount", digits=(16, 4),
+    blocked_reason = fields.Selection(BLOCKED_REASONS, "Blocked Because",
+        readonly=True, sort=False)
+    paid_amount = fields.Numeric("Paid Amount", digits='currency',
         readonly=True)
     paid_date = fields.Date("Paid On", readonly=True)
     provider_reference = fields.Char("Provider Reference", readonly=True)
@@ -397,6 +477,7 @@ class Payment(CopiedReferenceMixin, Workflow, ModelSQL, ModelView):
         cls._sql_indexes.add(Index(t, (t.cycle, Index.Range())))
         cls._order = [('batch', 'DESC'), ('id', 'ASC')]
         cls._transitions |= {
+            ('blocked', 'issued'),
             ('issued', 'sent'),
             ('sent', 'paid'),
             ('sent', 'failed'),
@@ -426,6 +507,36 @@ class Payment(CopiedReferenceMixin, Workflow, ModelSQL, ModelView):
         return self.reference
 
     @classmethod
+    def search_rec_name(cls, name, clause):
+        "Plain text finds the reference, the beneficiary or the payee."
+        _, operator, operand, *extra = clause
+        if operator.startswith('!') or operator.startswith('not '):
+            bool_op = 'AND'
+        else:
+            bool_op = 'OR'
+        return [bool_op,
+            ('reference', operator, operand, *extra),
+            ('registrant.rec_name', operator, operand, *extra),
+            ('payee.rec_name', operator, operand, *extra),
+            ]
+
+    @classmethod
+    def get_item(cls, payments, name):
+        "The item of each payment's entitlement, in one query a slice."
+        Entitlement = Pool().get('spp.entitlement')
+        payment = cls.__table__()
+        entitlement = Entitlement.__table__()
+        cursor = Transaction().connection.cursor()
+        result = {p.id: None for p in payments}
+        for ids in grouped_slice([p.id for p in payments]):
+            cursor.execute(*payment.join(entitlement,
+                    condition=entitlement.id == payment.entitlement).select(
+                    payment.id, entitlement.item,
+                    where=payment.id.in_(list(ids))))
+            result.update(cursor)
+        return result
+
+    @classmethod
     def totals_by_state(cls, group, ids, amount='amount'):
         """{(id, state): (count, total of `amount`)} of the payments whose
         `group` column (batch, cycle) is in `ids`, from one GROUP BY."""
@@ -440,11 +551,104 @@ class Payment(CopiedReferenceMixin, Workflow, ModelSQL, ModelView):
             for id_, state, count, total in cursor}
 
     @classmethod
-    def phone_query(cls, registrant):
-        "Sub-query of the first mobile or phone number of `registrant`."
+    def payee_query(cls, registrant):
+        """Who collects for `registrant`: the current member of the group
+        holding the role recipient, else head; the registrant itself when
+        it is a person (or a group without either)."""
+        pool = Pool()
+        Membership = pool.get('spp.group.membership')
+        Relation = pool.get('spp.group.membership-role')
+        Role = pool.get('spp.group.membership.role')
+        membership = Membership.__table__()
+        relation = Relation.__table__()
+        role = Role.__table__()
+        today = pool.get('ir.date').today()
+        member = membership.join(relation,
+            condition=relation.membership == membership.id).join(role,
+            condition=(role.id == relation.role)
+            & role.code.in_(['recipient', 'head'])).select(
+            membership.individual,
+            where=(membership.group == registrant)
+            & ((membership.start_date == Null)
+                | (membership.start_date <= today))
+            & ((membership.end_date == Null)
+                | (membership.end_date >= today)),
+            order_by=[Case((role.code == 'recipient', 0), else_=1).asc,
+                membership.id.asc],
+            limit=1)
+        return Coalesce(member, registrant)
+
+    @classmethod
+    def name_query(cls, party):
+        "Sub-query of the name of `party`."
+        table = Pool().get('party.party').__table__()
+        return table.select(table.name, where=table.id == party)
+
+    @classmethod
+    def phone_query(cls, party):
+        """Sub-query of the mobile number of `party` (the first in the
+        contact's order), else its first phone."""
         Contact = Pool().get('party.contact_mechanism')
         contact = Contact.__table__()
-        from sql.aggregate import Min
-        return contact.select(Min(contact.value),
-            where=(contact.party == registrant)
-            & contact.type.in_(['mobile', 'phone']))
+        return contact.select(contact.value,
+            where=(contact.party == party)
+            & contact.type.in_(['mobile', 'phone'])
+            & (contact.active == Literal(True)),
+            order_by=[Case((contact.type == 'mobile', 0), else_=1).asc,
+                contact.sequence.asc, contact.id.asc],
+            limit=1)
+
+    @classmethod
+    def account_query(cls, party):
+        """Sub-query of the account of `party`: its bank account, else its
+        mobile wallet number (identifiers of those types)."""
+        Identifier = Pool().get('party.identifier')
+        identifier = Identifier.__table__()
+        return identifier.select(identifier.code,
+            where=(identifier.party == party)
+            & identifier.type.in_(ACCOUNT_TYPES)
+            & (identifier.active == Literal(True)),
+            order_by=[Case(*((identifier.type == t, n)
+                        for n, t in enumerate(ACCOUNT_TYPES)),
+                    else_=len(ACCOUNT_TYPES)).asc,
+                identifier.id.asc],
+            limit=1)
+
+    @classmethod
+    def refresh_payees(cls, payment, where):
+        "Copy again the payee and their data onto the payments of `where`."
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*payment.update(
+                [payment.payee, payment.write_date],
+                [cls.payee_query(payment.registrant), CurrentTimestamp()],
+                where=where))
+        cursor.execute(*payment.update(
+                [payment.payee_name, payment.payee_phone,
+                    payment.payee_account],
+                [cls.name_query(payment.payee),
+                    cls.phone_query(payment.payee),
+                    cls.account_query(payment.payee)], where=where))
+        invalidate_cache(cls)
+
+    @classmethod
+    def block_incomplete(cls, batch_ids, provider):
+        """Block the issued payments of the batches that lack what
+        `provider` needs, and issue the blocked ones now complete: one
+        UPDATE."""
+        if not batch_ids:
+            return
+        payment = cls.__table__()
+        whens = [((payment.payee_account == Null)
+                | (payment.payee_account == ''), 'no_account')]
+        if provider in PHONE_PROVIDERS:
+            whens.append(((payment.payee_phone == Null)
+                    | (payment.payee_phone == ''), 'no_phone'))
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*payment.update(
+                [payment.blocked_reason, payment.state],
+                [Case(*whens, else_=Null),
+                    Case(*((w, 'blocked') for w, _ in whens),
+                        else_='issued')],
+                where=payment.batch.in_(batch_ids)
+                & payment.state.in_(['issued', 'blocked'])))
+        invalidate_cache(cls)

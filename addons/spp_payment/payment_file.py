@@ -106,7 +106,9 @@ class ExportResult(ModelView):
     file = fields.Binary("File", filename='filename', readonly=True)
     filename = fields.Char("File Name", readonly=True)
     count = fields.Integer("Payments", readonly=True)
-    amount = fields.Numeric("Total", digits=(16, 4), readonly=True)
+    amount = fields.Numeric("Total", digits='currency', readonly=True)
+    currency = fields.Many2One('currency.currency', "Currency",
+        readonly=True)
 
 
 class ExportPaymentFile(Wizard):
@@ -147,6 +149,7 @@ class ExportPaymentFile(Wizard):
             'file': data,
             'filename': filename,
             'count': batch.issued_count + batch.sent_count,
+            'currency': batch.currency.id,
             'amount': (batch.total_amount - batch.paid_amount
                 - batch.failed_amount),
             }

@@ -43,6 +43,7 @@ REASONS = {
     'mismatch': ('paid amount {amount} differs from the payment amount '
         '{expected}'),
     'conflict': 'the payment is already {state}',
+    'blocked': 'the payment is blocked: it was never sent',
     }
 
 
@@ -213,6 +214,7 @@ def classify(lines_table, batches=None):
             (~batch.id.in_([b.id for b in batches] or [-1]), 'other_batch'))
     whens += [
         (batch.state == 'draft', 'draft_batch'),
+        (payment.state == 'blocked', 'blocked'),
         ((line.status == 'paid')
             & (_amount(line.paid_amount) != _amount(payment.amount)),
             'mismatch'),

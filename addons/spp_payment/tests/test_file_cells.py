@@ -31,25 +31,22 @@ class PaymentFileCellsTestCase(ActivatedModuleTestCase):
         pool = Pool()
         Batch = pool.get('spp.payment.batch')
         Payment = pool.get('spp.payment')
-        Party = pool.get('party.party')
         cycle = approved_entitlements(3)
         batch, = Batch.create_for_cycle(cycle)
         Batch.approve([batch])
         first, second, third = payments(cycle)
         # Names as an integrator could register them (the registry's
         # forbidden characters aside).
-        Party.write([first.registrant], {'name': '=HYPERLINK("x.test")'})
-        Party.write([second.registrant], {'name': '@SUM(A1:A9)'})
-        Party.write([third.registrant], {'name': '-2+3'})
         table = Payment.__table__()
         cursor = Transaction().connection.cursor()
-        for payment, phone, account in [
-                (first, '+26878422', '-12.50'),
-                (second, '+cmd|"/c calc"!A0', '\tACC'),
-                (third, '-1 (555) 201-0123', '')]:
+        for payment, name, phone, account in [
+                (first, '=HYPERLINK("x.test")', '+26878422', '-12.50'),
+                (second, '@SUM(A1:A9)', '+cmd|"/c calc"!A0', '\tACC'),
+                (third, '-2+3', '-1 (555) 201-0123', '')]:
             cursor.execute(*table.update(
-                    [table.payee_phone, table.payee_account],
-                    [phone, account], where=table.id == payment.id))
+                    [table.payee_name, table.payee_phone,
+                        table.payee_account],
+                    [name, phone, account], where=table.id == payment.id))
         batch = Batch(batch.id)
 
         expected = ('reference,payee,phone,account,amount,currency\n'

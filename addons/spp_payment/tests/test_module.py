@@ -28,16 +28,48 @@ from .fake_gateway import FakeGateway
 HEADER = 'reference,status,paid_amount,date,provider_reference\n'
 
 
-def approved_entitlements(households=5):
+def approved_entitlements(households=5, unpayable=()):
     """A cycle whose entitlements are approved: households with 0..n-1
-    children, base 100 + 25.50 per child (3 at most)."""
+    children, base 100 + 25.50 per child (3 at most), whose heads have a
+    mobile number and a mobile wallet, except those of `unpayable`."""
     Cycle = Pool().get('spp.cycle')
     for i in range(households):
-        household(f"H{i}", i)
+        group = household(f"H{i}", i)
+        if i not in unpayable:
+            payee_data(head(group), i)
     program = cash_program(items=standard_items())
     cycle = submitted_cycle(program, Decimal(100000))
     Cycle.approve_entitlements([cycle])
     return Cycle(cycle.id)
+
+
+def head(group):
+    Membership = Pool().get('spp.group.membership')
+    membership, = Membership.search([('group', '=', group.id),
+            ('roles.code', '=', 'head')])
+    return membership.individual
+
+
+def payee_data(person, i, phone=True, account='mobile_wallet'):
+    "Give `person` a mobile number and an account of type `account`."
+    pool = Pool()
+    if phone:
+        pool.get('party.contact_mechanism').create([{'party': person.id,
+                    'type': 'mobile', 'value': f'+63917555{i:04d}'}])
+    if account:
+        pool.get('party.identifier').create([{'party': person.id,
+                    'type': account, 'code': f'63917555{i:04d}'}])
+
+
+def pain001_schema():
+    """The ISO 20022 pain.001.001.03 schema, as the sepaxml package ships
+    it (found without importing the package)."""
+    import importlib.util
+    import os
+    spec = importlib.util.find_spec('sepaxml')
+    path = os.path.join(spec.submodule_search_locations[0], 'schemas',
+        'pain.001.001.03.xsd')
+    return etree.XMLSchema(etree.parse(path))
 
 
 def payments(cycle, **domain):
@@ -120,13 +152,14 @@ class PaymentTestCase(ModuleTestCase):
             (first.registrant, first.cycle),
             (first.entitlement.registrant, first.entitlement.cycle))
         with self.assertRaisesRegex(CopiedReferenceError,
-                'The Payee must be that of the Entitlement'):
+                'The Beneficiary must be that of the Entitlement'):
             Payment.write([first], {'registrant': second.registrant.id})
 
         if backend.name == 'postgresql':
             keys = foreign_keys('spp_payment', 'spp_entitlement')
+            # The payee is no copy of the entitlement's: its own key.
             self.assertEqual(keys['spp_payment'],
-                {'batch', 'entitlement'})
+                {'batch', 'entitlement', 'payee'})
             self.assertFalse(
                 {'cycle', 'registrant'} & keys['spp_entitlement'])
             self.assertIn('cycle_membership', keys['spp_entitlement'])
@@ -149,9 +182,9 @@ class PaymentTestCase(ModuleTestCase):
                     export_csv(Batch(batch.id)).decode('utf-8'))))
         self.assertEqual([(r['payee'], r['amount'], r['currency'])
                 for r in rows], [
-                ("H0", '100.00', 'TSD'),
-                ("H1", '125.50', 'TSD'),
-                ("H2", '151.00', 'TSD')])
+                ("H0 Head", '100.00', 'TSD'),
+                ("H1 Head", '125.50', 'TSD'),
+                ("H2 Head", '151.00', 'TSD')])
         self.assertEqual({r['reference'] for r in rows},
             {p.reference for p in payments(cycle)})
 
@@ -187,12 +220,10 @@ class PaymentTestCase(ModuleTestCase):
         pool = Pool()
         Batch = pool.get('spp.payment.batch')
         Payment = pool.get('spp.payment')
-        Party = pool.get('party.party')
         cycle = approved_entitlements(3)
         batch, = Batch.create_for_cycle(cycle)
         Batch.approve([batch])
         first, second, third = payments(cycle)
-        Party.write([first.registrant], {'name': 'Dlamini, "Thandi"'})
         # Amounts with a half at the third place (payments are read-only
         # in the client; the file must round whatever the table holds).
         table = Payment.__table__()
@@ -200,17 +231,19 @@ class PaymentTestCase(ModuleTestCase):
         for payment, amount in [(first, '100.125'), (second, '100.135'),
                 (third, '7')]:
             cursor.execute(*table.update(
-                    [table.amount, table.payee_phone, table.payee_account],
-                    [Decimal(amount),
+                    [table.payee_name, table.amount, table.payee_phone,
+                        table.payee_account],
+                    ['Dlamini, "Thandi"' if payment == first
+                        else payment.payee_name, Decimal(amount),
                         '+26878422' if payment == third else None,
                         'ACC 1, main' if payment == second else ''],
                     where=table.id == payment.id))
         batch = Batch(batch.id)
         expected = ('reference,payee,phone,account,amount,currency\n'
             f'{first.reference},"Dlamini, ""Thandi""",,,100.12,TSD\n'
-            f'{second.reference},{second.registrant.name},,"ACC 1, main",'
+            f'{second.reference},{second.payee_name},,"ACC 1, main",'
             '100.14,TSD\n'
-            f'{third.reference},{third.registrant.name},+26878422,,7.00,TSD\n'
+            f'{third.reference},{third.payee_name},+26878422,,7.00,TSD\n'
             ).encode('utf-8')
         self.assertEqual(export_csv(batch), expected)
         currency = cycle.program.currency
@@ -586,7 +619,8 @@ class PaymentTestCase(ModuleTestCase):
         rows = list(csv.DictReader(io.StringIO(
                     bytes(result['file']).decode('utf-8'))))
         self.assertEqual([(r['payee'], r['amount']) for r in rows],
-            [("H0", '100.00'), ("H1", '125.50'), ("H2", '151.00')])
+            [("H0 Head", '100.00'), ("H1 Head", '125.50'),
+                ("H2 Head", '151.00')])
 
         answer = run_wizard('spp.payment.batch.export', 'spp.payment.batch',
             [batch], {'start': {'format': 'pain001', 'debtor_name': "Fund",
@@ -742,6 +776,149 @@ class PaymentTestCase(ModuleTestCase):
                 Batch.send([Batch(batch.id)])
         self.assertEqual(Batch(batch.id).state, 'approved')
         self.assertEqual({p.state for p in payments(cycle)}, {'issued'})
+
+    @with_transaction()
+    def test_payee_is_who_collects(self):
+        """The payee is the household's head, or its payment recipient,
+        with their name, mobile number and account (bank account first)"""
+        pool = Pool()
+        Batch = pool.get('spp.payment.batch')
+        Membership = pool.get('spp.group.membership')
+        Role = pool.get('spp.group.membership.role')
+        Contact = pool.get('party.contact_mechanism')
+        groups = [household(f"H{i}", 1) for i in range(2)]
+        head0, head1 = head(groups[0]), head(groups[1])
+        Contact.create([{'party': head0.id, 'type': 'phone',
+                    'value': '+63 2 8555 0000'}])
+        payee_data(head0, 0)
+        payee_data(head0, 1, phone=False, account=None)
+        pool.get('party.identifier').create([{'party': head0.id,
+                    'type': 'bank_account', 'code': 'BANK0001'}])
+        payee_data(head1, 2)
+        child, = Membership.search([('group', '=', groups[1].id),
+                ('roles.code', '=', 'child')])
+        recipient, = Role.search([('code', '=', 'recipient')])
+        Membership.write([child], {'roles': [('add', [recipient.id])]})
+        payee_data(child.individual, 3)
+        program = cash_program(items=standard_items())
+        cycle = submitted_cycle(program, Decimal(100000))
+        pool.get('spp.cycle').approve_entitlements([cycle])
+        batch, = Batch.create_for_cycle(cycle)
+        first, second = payments(cycle)
+        self.assertEqual((first.registrant, first.payee, first.payee_name),
+            (groups[0], head0, "H0 Head"))
+        mobile, = Contact.search([('party', '=', head0.id),
+                ('type', '=', 'mobile')])
+        # The mobile number, not the landline; the bank account, not the
+        # wallet.
+        self.assertEqual((first.payee_phone, first.payee_account),
+            (mobile.value, 'BANK0001'))
+        self.assertEqual((second.payee, second.payee_account),
+            (child.individual, '639175550003'))
+        self.assertEqual({p.state for p in payments(cycle)}, {'issued'})
+        # Plain text in the search box finds the beneficiary and payee.
+        Payment = pool.get('spp.payment')
+        self.assertEqual(Payment.search([('rec_name', 'ilike', '%H0%')]),
+            [first])
+        self.assertEqual(Payment.search(
+                [('rec_name', 'ilike', '%H1 Child%')]), [second])
+        self.assertEqual(Payment.search(
+                [('rec_name', '=', second.reference)]), [second])
+        # Amounts show with the currency's digits.
+        self.assertEqual(first.currency.digits, 2)
+        for Model, names in [(Payment, ['amount', 'paid_amount']),
+                (Batch, ['total_amount', 'paid_amount', 'failed_amount'])]:
+            for name, definition in Model.fields_get(names).items():
+                # The field giving the digits: the currency's.
+                self.assertEqual(definition['digits'], '"currency"', name)
+
+    @with_transaction()
+    def test_blocked_payments_never_exported(self):
+        """Payments whose payee has no account (or no phone, for the
+        gateway) are blocked with the reason; the batch cannot be exported
+        or sent, nothing changes; completed and re-checked, they are paid
+        and the pain.001 validates, with no reference as an account"""
+        pool = Pool()
+        Batch = pool.get('spp.payment.batch')
+        Membership = pool.get('spp.group.membership')
+        cycle = approved_entitlements(3, unpayable={1, 2})
+        heads = {p.registrant.name: head(p.registrant)
+            for p in pool.get('spp.entitlement').search([])}
+        payee_data(heads["H2"], 2, account=None)
+        batch, = Batch.create_for_cycle(cycle)
+        p0, p1, p2 = payments(cycle)
+        self.assertEqual([(p.state, p.blocked_reason) for p in (p0, p1, p2)],
+            [('issued', None), ('blocked', 'no_account'),
+                ('blocked', 'no_account')])
+        self.assertEqual(Batch(batch.id).blocked_count, 2)
+        Batch.approve([batch])
+        for export in [lambda b: export_csv(b),
+                lambda b: export_pain001(b, "Ministry", "ACC-1"),
+                lambda b: Batch.send([b]),
+                lambda b: run_wizard('spp.payment.batch.export',
+                    'spp.payment.batch', [b], {}, 'start')]:
+            with self.assertRaisesRegex(PaymentError,
+                    r'has 2 blocked payments \(No account or wallet number: '
+                    r'2\).*Re-check'):
+                export(Batch(batch.id))
+        self.assertEqual(Batch(batch.id).state, 'approved')
+        self.assertEqual([p.state for p in payments(cycle)],
+            ['issued', 'blocked', 'blocked'])
+        self.assertIsNone(Batch(batch.id).sent_at)
+        # A reconciliation line of a blocked payment changes nothing.
+        report = import_reconciliation((HEADER
+                + f'{p1.reference},paid,125.50,2026-01-05,X\n').encode())
+        self.assertRegex(report.errors[0][2], 'blocked')
+
+        # Re-check reads the data again: only completed payees unblock.
+        payee_data(heads["H1"], 1)
+        Batch.recheck([Batch(batch.id)])
+        self.assertEqual([p.state for p in payments(cycle)],
+            ['issued', 'issued', 'blocked'])
+        Membership.write(Membership.search([
+                    ('group', '=', p2.registrant.id),
+                    ('roles.code', '=', 'head')]), {'roles': [
+                    ('remove', [r.id for r in Membership.search([
+                                    ('group', '=', p2.registrant.id),
+                                    ('roles.code', '=', 'head')])[0].roles])
+                    ]})
+        pool.get('party.identifier').create([{'party': p2.registrant.id,
+                    'type': 'bank_account', 'code': 'GROUP0002'}])
+        Batch.recheck([Batch(batch.id)])
+        p2 = payments(cycle)[2]
+        # A household without a head is paid to its own account.
+        self.assertEqual((p2.state, p2.payee, p2.payee_account),
+            ('issued', p2.registrant, 'GROUP0002'))
+        data = export_pain001(Batch(batch.id), "Ministry", "ACC-1")
+        pain001_schema().assertValid(etree.fromstring(data))
+        document = etree.fromstring(data)
+        accounts = [e.text for e in document.iter(pain('CdtrAcct'))
+            for e in e.iter(pain('Id')) if e.text and e.text.strip()]
+        self.assertEqual(accounts, ['639175550000', '639175550001',
+                'GROUP0002'])
+        self.assertFalse({p.reference for p in payments(cycle)}
+            & set(accounts))
+
+    @with_transaction()
+    def test_gateway_needs_phone(self):
+        "A gateway batch blocks the payments whose payee has no phone"
+        Batch = Pool().get('spp.payment.batch')
+        cycle = approved_entitlements(2, unpayable={1})
+        Entitlement = Pool().get('spp.entitlement')
+        group = Entitlement.search([('registrant.name', '=', 'H1')])[0]
+        payee_data(head(group.registrant), 1, phone=False)
+        batch, = Batch.create_for_cycle(cycle, provider='http')
+        self.assertEqual([(p.state, p.blocked_reason)
+                for p in payments(cycle)],
+            [('issued', None), ('blocked', 'no_phone')])
+        Batch.approve([batch])
+        with FakeGateway('success') as server:
+            gateway = HTTPGateway(server.url, 'Bearer secret')
+            with self.assertRaisesRegex(PaymentError,
+                    r'1 blocked payments \(No phone number: 1\)'):
+                gateway.send_batch(Batch(batch.id))
+            self.assertEqual(server.requests, [])
+        self.assertEqual(Batch(batch.id).state, 'approved')
 
 
 del ModuleTestCase
