@@ -157,9 +157,9 @@ def run_wizard(page, artifacts, expected):
         ).wait_for(state='visible')
     fill_number(page, dialog, 'entitlement_max_amount', '150.00')
     wait_for_value(page, '.modal-dialog input[type="text"]'
-        '[name="entitlement_amount"]', '75.0000')
+        '[name="entitlement_amount"]', '75.00')
     wait_for_value(page, '.modal-dialog input[type="text"]'
-        '[name="entitlement_max_amount"]', '150.0000')
+        '[name="entitlement_max_amount"]', '150.00')
     # Nothing typed was lost to a redraw.
     assert dialog.locator('input[name="name"]').input_value() == PROGRAM
     assert dialog.locator('input[name="code"]').input_value() == CODE

@@ -16,12 +16,14 @@ from sql.functions import CurrentTimestamp
 from trytond.i18n import gettext
 from trytond.model import (
     Index, ModelSQL, ModelView, Unique, Workflow, fields)
+from trytond.modules.currency.fields import Monetary
 from trytond.modules.spp_programs.copied import CopiedReferenceMixin
 from trytond.modules.spp_programs.run import now_in_seconds
 from trytond.modules.spp_registry.bulk import (
     guard_references, invalidate_cache, reserve_page_space, without_index_on)
 from trytond.pool import Pool
 from trytond.pyson import Eval
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from .exceptions import EntitlementError
@@ -53,16 +55,20 @@ class Entitlement(EntitlementPreparationMixin, CopiedReferenceMixin, Workflow,
     item = fields.Many2One('spp.entitlement.item', "Item",
         ondelete='RESTRICT', states=_states,
         help="Empty for the cash total of a beneficiary.")
+    item_name = fields.Function(fields.Char("Item",
+            help="What the entitlement gives: the voucher or basket item, "
+            "or the in-kind product; empty for a cash total."),
+        'get_item_name')
     item_key = fields.Integer("Item Key", required=True, readonly=True)
     slot = fields.Integer("Live", readonly=True,
         help="1 while the entitlement is live; empty once rejected or "
         "cancelled (it then frees its place for a correction).")
     currency = fields.Function(fields.Many2One('currency.currency',
             "Currency"), 'get_currency')
-    amount = fields.Numeric("Amount", digits=(16, 4), required=True,
-        domain=[('amount', '>=', 0)], states=_states)
-    fee = fields.Numeric("Fee", digits=(16, 4), required=True,
-        domain=[('fee', '>=', 0)], states=_states)
+    amount = Monetary("Amount", currency='currency', digits='currency',
+        required=True, domain=[('amount', '>=', 0)], states=_states)
+    fee = Monetary("Fee", currency='currency', digits='currency',
+        required=True, domain=[('fee', '>=', 0)], states=_states)
     code = fields.Char("Code", readonly=True)
     valid_from = fields.Date("Valid From", states=_states)
     valid_until = fields.Date("Valid Until", states=_states)
@@ -76,6 +82,7 @@ class Entitlement(EntitlementPreparationMixin, CopiedReferenceMixin, Workflow,
             ('cancelled', "Cancelled"),
             ('expired', "Expired"),
             ], "State", readonly=True, required=True, sort=False)
+    state_string = state.translated('state')
     approved_by = fields.Many2One('res.user', "Approved By", readonly=True)
     approved_at = fields.DateTime("Approved At", readonly=True)
     cancelled_by = fields.Many2One('res.user', "Cancelled By", readonly=True)
@@ -181,11 +188,45 @@ class Entitlement(EntitlementPreparationMixin, CopiedReferenceMixin, Workflow,
     def default_slot(cls):
         return 1
 
-    def get_currency(self, name):
-        return self.cycle.program.currency.id
+    @classmethod
+    def get_currency(cls, entitlements, name):
+        "The program's currency, in one query for all those read."
+        pool = Pool()
+        Cycle = pool.get('spp.cycle')
+        Program = pool.get('spp.program')
+        table, cycle = cls.__table__(), Cycle.__table__()
+        program = Program.__table__()
+        cursor = Transaction().connection.cursor()
+        result = {}
+        for sub_ids in grouped_slice([e.id for e in entitlements], 10000):
+            cursor.execute(*table.join(cycle,
+                    condition=table.cycle == cycle.id).join(program,
+                    condition=cycle.program == program.id).select(
+                    table.id, program.currency,
+                    where=table.id.in_(list(sub_ids))))
+            result.update(cursor)
+        return result
 
     def get_rec_name(self, name):
         return f'{self.registrant.rec_name} / {self.cycle.rec_name}'
+
+    @classmethod
+    def search_rec_name(cls, name, clause):
+        "Plain text finds the registrant (name or number) or the code."
+        _, operator, operand, *extra = clause
+        if operator.startswith('!') or operator.startswith('not '):
+            bool_op = 'AND'
+        else:
+            bool_op = 'OR'
+        return [bool_op,
+            ('registrant.rec_name', operator, operand, *extra),
+            ('code', operator, operand, *extra),
+            ]
+
+    @classmethod
+    def get_item_name(cls, entitlements, name):
+        # Browsing reads the items of all the entitlements at once.
+        return {e.id: e.item.name if e.item else None for e in entitlements}
 
     @classmethod
     def preprocess_values(cls, mode, values):
@@ -212,7 +253,7 @@ class Entitlement(EntitlementPreparationMixin, CopiedReferenceMixin, Workflow,
                     raise EntitlementError(gettext(
                             'spp_entitlement.msg_entitlement_locked',
                             entitlement=entitlement.rec_name,
-                            state=entitlement.state))
+                            state=entitlement.state_string))
         elif mode == 'delete':
             for entitlement in entitlements:
                 if entitlement.state != 'draft':

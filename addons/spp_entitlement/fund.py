@@ -10,6 +10,7 @@ from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import (
     Index, ModelSQL, ModelView, Workflow, fields)
+from trytond.modules.currency.fields import Monetary
 from trytond.modules.spp_registry.bulk import invalidate_cache
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
@@ -30,8 +31,8 @@ class ProgramFund(Workflow, ModelSQL, ModelView):
         ondelete='RESTRICT', states=_states)
     currency = fields.Function(fields.Many2One('currency.currency',
             "Currency"), 'on_change_with_currency')
-    amount = fields.Numeric("Amount", digits=(16, 4), required=True,
-        domain=[('amount', '>', 0)], states=_states)
+    amount = Monetary("Amount", currency='currency', digits='currency',
+        required=True, domain=[('amount', '>', 0)], states=_states)
     date = fields.Date("Date", required=True, states=_states)
     reference = fields.Char("Reference", states=_states,
         help="The budget line or transfer that brought the money.")
@@ -190,12 +191,15 @@ class ProgramBalance(ModelSQL, ModelView):
     program = fields.Many2One('spp.program', "Program", readonly=True)
     currency = fields.Many2One('currency.currency', "Currency",
         readonly=True)
-    posted = fields.Numeric("Posted", digits=(16, 4), readonly=True)
-    committed = fields.Numeric("Committed", digits=(16, 4), readonly=True,
+    posted = Monetary("Posted", currency='currency', digits='currency',
+        readonly=True)
+    committed = Monetary("Committed", currency='currency',
+        digits='currency', readonly=True,
         help="Approved entitlements (amount and fee), paid or not.")
-    paid = fields.Numeric("Paid", digits=(16, 4), readonly=True)
-    available = fields.Numeric("Available", digits=(16, 4), readonly=True,
-        help="Posted minus committed.")
+    paid = Monetary("Paid", currency='currency', digits='currency',
+        readonly=True)
+    available = Monetary("Available", currency='currency',
+        digits='currency', readonly=True, help="Posted minus committed.")
 
     @classmethod
     def table_query(cls):
@@ -236,8 +240,8 @@ class ProgramBalance(ModelSQL, ModelView):
 
 class Program(metaclass=PoolMeta):
     __name__ = 'spp.program'
-    committed_amount = fields.Numeric("Committed", digits=(16, 4),
-        readonly=True,
+    committed_amount = Monetary("Committed", currency='currency',
+        digits='currency', readonly=True,
         help="Approved entitlements (amount and fee), paid or not: added "
         "by approvals, taken off by cancellations and expiries.")
 

@@ -107,6 +107,15 @@ class Entitlement(metaclass=PoolMeta):
     del _states
 
     @classmethod
+    def get_item_name(cls, entitlements, name):
+        "An in-kind entitlement is named by its product."
+        result = super().get_item_name(entitlements, name)
+        for entitlement in entitlements:
+            if not result[entitlement.id] and entitlement.product:
+                result[entitlement.id] = entitlement.product.rec_name
+        return result
+
+    @classmethod
     def __setup__(cls):
         super().__setup__()
         t = cls.__table__()

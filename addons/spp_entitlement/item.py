@@ -12,6 +12,7 @@ from sql.functions import Round
 
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields, sequence_ordered
+from trytond.modules.currency.fields import Monetary
 from trytond.modules.spp_programs.program import decode_domain, encode_domain
 from trytond.modules.spp_programs.rule import compile_rule
 from trytond.modules.spp_registry.bulk import number
@@ -99,9 +100,15 @@ class EntitlementItem(RuleItemMixin, sequence_ordered(), ModelSQL, ModelView):
     program = fields.Many2One('spp.program', "Program", required=True,
         ondelete='CASCADE')
     name = fields.Char("Name", required=True)
-    amount = fields.Numeric("Amount", digits=(16, 4), required=True,
-        domain=[('amount', '>', 0)],
+    currency = fields.Function(fields.Many2One('currency.currency',
+            "Currency"), 'on_change_with_currency')
+    amount = Monetary("Amount", currency='currency', digits='currency',
+        required=True, domain=[('amount', '>', 0)],
         help="Per beneficiary, or per unit of the multiplier.")
+
+    @fields.depends('program', '_parent_program.currency')
+    def on_change_with_currency(self, name=None):
+        return self.program.currency if self.program else None
 
     @classmethod
     def validate_fields(cls, items, field_names):
@@ -132,7 +139,8 @@ class Program(metaclass=PoolMeta):
     __name__ = 'spp.program'
     entitlement_items = fields.One2Many('spp.entitlement.item', 'program',
         "Cash Items")
-    max_amount = fields.Numeric("Maximum per Beneficiary", digits=(16, 4),
+    max_amount = Monetary("Maximum per Beneficiary", currency='currency',
+        digits='currency',
         domain=['OR', ('max_amount', '=', None), ('max_amount', '>=', 0)],
         help="Caps the total of the items; never raises an amount.")
     fee_percentage = fields.Numeric("Fee (%)", digits=(6, 4),
@@ -141,7 +149,7 @@ class Program(metaclass=PoolMeta):
         states={'readonly': Eval('fee_fixed', None) != None},  # noqa: E711
         help="Transfer fee as a percentage of the amount (or a fixed fee, "
         "not both).")
-    fee_fixed = fields.Numeric("Fixed Fee", digits=(16, 4),
+    fee_fixed = Monetary("Fixed Fee", currency='currency', digits='currency',
         domain=['OR', ('fee_fixed', '=', None), ('fee_fixed', '>=', 0)],
         states={
             'readonly': Eval('fee_percentage', None) != None,  # noqa: E711

@@ -117,7 +117,7 @@ class EntitlementPreparationMixin:
         if cycle.state not in PREPARABLE_CYCLE_STATES:
             raise EntitlementError(gettext(
                     'spp_entitlement.msg_cycle_not_preparable',
-                    cycle=cycle.rec_name, state=cycle.state))
+                    cycle=cycle.rec_name, state=cycle.state_string))
         if not cycle.program.has_entitlement_rules():
             raise EntitlementError(gettext(
                     'spp_entitlement.msg_program_no_items',

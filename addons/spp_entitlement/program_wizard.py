@@ -5,7 +5,7 @@ a cash entitlement: an amount per beneficiary (the program's first cash
 item) and an optional maximum per beneficiary (the program's cap). Both
 are checked before anything is created."""
 from trytond.i18n import gettext
-from trytond.model import fields
+from trytond.modules.currency.fields import Monetary
 from trytond.pool import PoolMeta
 from trytond.pyson import Eval
 
@@ -14,13 +14,13 @@ from .exceptions import ItemValidationError
 
 class CreateProgramStart(metaclass=PoolMeta):
     __name__ = 'spp.program.create.start'
-    entitlement_amount = fields.Numeric("Amount per Beneficiary",
-        digits=(16, 4),
+    entitlement_amount = Monetary("Amount per Beneficiary",
+        currency='currency', digits='currency',
         help="Creates the program's first cash item: this amount to every "
         "enrolled beneficiary in each cycle; empty: add the entitlement "
         "rules later, on the program's Entitlements tab.")
-    entitlement_max_amount = fields.Numeric("Maximum per Beneficiary",
-        digits=(16, 4),
+    entitlement_max_amount = Monetary("Maximum per Beneficiary",
+        currency='currency', digits='currency',
         states={'invisible': ~Eval('entitlement_amount')},
         help="Caps the total of the program's items per beneficiary (it "
         "never raises an amount); empty: no cap.")

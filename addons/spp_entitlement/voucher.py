@@ -15,6 +15,7 @@ from sql.operators import Equal
 
 from trytond.i18n import gettext
 from trytond.model import Exclude, ModelSQL, ModelView, Unique, fields
+from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
@@ -65,7 +66,10 @@ class Redemption(ModelSQL, ModelView):
     __name__ = 'spp.entitlement.redemption'
     entitlement = fields.Many2One('spp.entitlement', "Voucher",
         required=True, ondelete='RESTRICT', readonly=True)
-    amount = fields.Numeric("Amount", digits=(16, 4), readonly=True,
+    currency = fields.Function(fields.Many2One('currency.currency',
+            "Currency"), 'on_change_with_currency')
+    amount = Monetary("Amount", currency='currency', digits='currency',
+        readonly=True,
         domain=['OR', ('amount', '=', None), ('amount', '>', 0)],
         help="Empty for the products of a basket voucher.")
     lines = fields.One2Many('spp.entitlement.redemption.line', 'redemption',
@@ -73,6 +77,10 @@ class Redemption(ModelSQL, ModelView):
     date = fields.Date("Date", required=True, readonly=True)
     redeemed_by = fields.Many2One('res.user', "Recorded By", readonly=True)
     vendor = fields.Char("Vendor", readonly=True)
+
+    @fields.depends('entitlement', '_parent_entitlement.currency')
+    def on_change_with_currency(self, name=None):
+        return self.entitlement.currency if self.entitlement else None
 
 
 class RedemptionLine(ModelSQL, ModelView):

@@ -16,16 +16,18 @@ from trytond.modules.spp_registry.bulk import (
     without_index_on)
 from trytond.pool import Pool
 from trytond.pyson import Eval, If
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from .copied import CopiedReferenceMixin
+from .cycle_notes import CycleNotesMixin
 from .exceptions import CycleError
 from .run import now_in_seconds
 
 RECURRENCE_MONTHS = {'monthly': 1, 'quarterly': 3, 'yearly': 12}
 
 
-class Cycle(Workflow, ModelSQL, ModelView):
+class Cycle(CycleNotesMixin, Workflow, ModelSQL, ModelView):
     "Cycle"
     __name__ = 'spp.cycle'
     _states = {'readonly': Eval('state') != 'draft'}
@@ -47,6 +49,7 @@ class Cycle(Workflow, ModelSQL, ModelView):
             ('ended', "Ended"),
             ('cancelled', "Cancelled"),
             ], "State", readonly=True, required=True, sort=False)
+    state_string = state.translated('state')
     memberships = fields.One2Many('spp.cycle.membership', 'cycle',
         "Beneficiaries", readonly=True)
     beneficiary_count = fields.Function(
@@ -56,6 +59,14 @@ class Cycle(Workflow, ModelSQL, ModelView):
     submitted_at = fields.DateTime("Submitted At", readonly=True)
     approved_by = fields.Many2One('res.user', "Approved By", readonly=True)
     approved_at = fields.DateTime("Approved At", readonly=True)
+    currency = fields.Function(fields.Many2One('currency.currency',
+            "Currency"), 'get_currency')
+    summary = fields.Function(fields.Char("Summary",
+            help="What the cycle holds and its last step."), 'get_summary')
+    action_note = fields.Function(fields.Char("Note",
+            states={'invisible': ~Eval('action_note')},
+            help="Why an action shown on this cycle is not available to "
+            "you."), 'get_action_note')
     del _states
 
     @classmethod
@@ -123,10 +134,27 @@ class Cycle(Workflow, ModelSQL, ModelView):
         table = CycleMembership.__table__()
         cursor = Transaction().connection.cursor()
         result = {c.id: 0 for c in cycles}
+        if not result:
+            return result
         cursor.execute(*table.select(table.cycle, Count(table.id),
                 where=table.cycle.in_(list(result)),
                 group_by=[table.cycle]))
         result.update(cursor)
+        return result
+
+    @classmethod
+    def get_currency(cls, cycles, name):
+        "The program's currency, in one query for all the cycles read."
+        Program = Pool().get('spp.program')
+        table, program = cls.__table__(), Program.__table__()
+        cursor = Transaction().connection.cursor()
+        result = {}
+        for sub_ids in grouped_slice([c.id for c in cycles], 10000):
+            cursor.execute(*table.join(program,
+                    condition=table.program == program.id).select(
+                    table.id, program.currency,
+                    where=table.id.in_(list(sub_ids))))
+            result.update(cursor)
         return result
 
     @classmethod
@@ -203,6 +231,7 @@ class Cycle(Workflow, ModelSQL, ModelView):
                 'submitted_by': Transaction().user,
                 'submitted_at': dt.datetime.now(),
                 })
+        cls.notify_done(cycles, 'spp_programs.msg_cycle_submitted_notice')
 
     @classmethod
     @ModelView.button
@@ -225,6 +254,7 @@ class Cycle(Workflow, ModelSQL, ModelView):
                 'approved_by': user,
                 'approved_at': dt.datetime.now(),
                 })
+        cls.notify_done(cycles, 'spp_programs.msg_cycle_approved_notice')
 
     @classmethod
     @ModelView.button
@@ -323,4 +353,8 @@ class CycleMembership(CopiedReferenceMixin, ModelSQL, ModelView):
                 [cycle_table.prepared_at], [now_in_seconds()],
                 where=cycle_table.id == cycle.id))
         invalidate_cache(cls, Cycle)
+        Cycle.notify_user([cycle], 'tryton-ok', gettext(
+                'spp_programs.msg_cycle_prepared_notice',
+                cycle=cycle.rec_name,
+                count=pool.get('ir.lang').get().format_number(inserted, 0)))
         return inserted

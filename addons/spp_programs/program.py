@@ -6,12 +6,13 @@ from trytond.model import (
     Index, ModelSQL, ModelView, Unique, Workflow, fields)
 from trytond.model.exceptions import AccessError
 from trytond.pool import Pool
-from trytond.pyson import Bool, Eval, If, PYSONDecoder, PYSONEncoder
+from trytond.pyson import Bool, Eval, Id, If, PYSONDecoder, PYSONEncoder
 from trytond.transaction import Transaction, without_check_access
 
 from .action import PopulationActionMixin
 from .exceptions import ProgramError
 from .rule import RuleError, compile_rule
+from .run import ACTIONS
 
 TARGET_TYPES = [
     ('group', "Group (household)"),
@@ -29,6 +30,8 @@ MEMBER_STATES = ['draft', 'enrolled', 'paused', 'exited', 'not_eligible',
 
 _draft = {'readonly': Eval('state') != 'draft'}
 _not_ended = {'readonly': Eval('state') == 'ended'}
+_not_admin = ~Eval('context', {}).get('groups', []).contains(
+    Id('res', 'group_admin'))
 
 
 def encode_domain(domain):
@@ -79,9 +82,14 @@ class Program(PopulationActionMixin, Workflow, ModelSQL, ModelView):
             'invisible': Eval('eligibility_method') != 'rule',
             },
         help="Registrants matching this rule are never eligible.")
+    # The compiled domains are technical: shown to administrators only
+    # (the client's context holds the user's groups); the rule is the
+    # readable form.
     eligibility_domain = fields.Text("Eligibility Domain", readonly=True,
+        states={'invisible': _not_admin},
         help="The rule compiled to a Tryton domain.")
-    exclusion_domain = fields.Text("Exclusion Domain", readonly=True)
+    exclusion_domain = fields.Text("Exclusion Domain", readonly=True,
+        states={'invisible': _not_admin})
     rule_status = fields.Function(fields.Char("Rule Check"),
         'on_change_with_rule_status')
     eligible_count = fields.Function(fields.Integer("Matching Now",
@@ -103,11 +111,15 @@ class Program(PopulationActionMixin, Workflow, ModelSQL, ModelView):
         readonly=True,
         help="The population-wide actions started on the program, with "
         "their progress; the newest first.")
-    running_action = fields.Char("Running Action", readonly=True,
+    # Selections (VARCHAR columns as before) so that forms and lists show
+    # the action's name, not its code.
+    running_action = fields.Selection([(None, "")] + ACTIONS,
+        "Running Action", readonly=True,
         help="A population-wide action in progress; another cannot start "
         "until it ends.")
     running_since = fields.DateTime("Running Since", readonly=True)
-    last_action = fields.Char("Last Action", readonly=True)
+    last_action = fields.Selection([(None, "")] + ACTIONS, "Last Action",
+        readonly=True)
     last_action_date = fields.DateTime("Last Action At", readonly=True)
     draft_count = fields.Function(fields.Integer("Draft"), 'get_counts')
     enrolled_count = fields.Function(fields.Integer("Enrolled"), 'get_counts')
@@ -196,6 +208,9 @@ class Program(PopulationActionMixin, Workflow, ModelSQL, ModelView):
         currencies = Currency.search([], limit=2)
         if len(currencies) == 1:
             return currencies[0].id
+        # Several: the configured default (currency.py), if there.
+        default = Currency.get_default()
+        return default.id if default else None
 
     @classmethod
     def get_eligibility_methods(cls):

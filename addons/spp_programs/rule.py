@@ -41,8 +41,25 @@ ORDERED_TYPES = {'integer', 'float', 'numeric', 'date', 'datetime'}
 SUPPORTED_TYPES = ORDERED_TYPES | {
     'char', 'text', 'boolean', 'selection', 'many2one'}
 RELATIONS = {'many2one', 'one2many', 'many2many'}
-# Technical columns that make no sense in an eligibility rule.
-HIDDEN_FIELDS = {'create_uid', 'write_uid', 'name_key', 'disabled_by'}
+# Technical fields that make no sense in an eligibility rule (record ids,
+# stamps, search keys, merge and archive internals): neither usable nor
+# listed. Disabled registrants are left out of every program anyway.
+HIDDEN_FIELDS = {'id', 'rec_name', 'create_uid', 'write_uid', 'create_date',
+    'write_date', 'name_key', 'disabled_by', 'disabled', 'disabled_reason',
+    'active', 'code_alnum', 'code_digit', 'replaced_by', 'tax_identifier'}
+# What each type of field is, in words, and an example of a comparison.
+KINDS = {
+    'integer': ("a whole number", ">= 60"),
+    'float': ("a number", ">= 1.5"),
+    'numeric': ("a number", ">= 1000"),
+    'date': ("a date", '< "2000-01-31"'),
+    'datetime': ("a date", '< "2000-01-31"'),
+    'char': ("a text", 'contains "Maria"'),
+    'text': ("a text", 'contains "Maria"'),
+    'boolean': ("a yes-or-no field", "= true"),
+    'selection': ("a choice from a list", '= "..."'),
+    'many2one': ("a link to a record", '= "name or code"'),
+    }
 # The models a rule may reach: registrants and the registry's relations.
 # A rule is a question about the registry; through any other relation it
 # could ask about users (password hashes) or whatever the caller may not
@@ -189,7 +206,7 @@ class Compiler:
             return self._negate(clause) if negative else clause
         if operator == 'is true':
             if type_ != 'boolean':
-                raise self._operator_error(name, 'no operator', type_)
+                raise self._missing_comparison(name, position, field)
             return (name, '=', not negative)
         allowed = self._operators(type_, field)
         if operator not in allowed:
@@ -218,8 +235,28 @@ class Compiler:
             operators = [f'{name}', f'not {name}', *operators]
         operators += ['is set', 'is not set']
         return RuleError(gettext('spp_programs.msg_rule_bad_operator',
-                operator=operator, field=name, type=type_,
+                operator=operator, field=name, kind=self._kind(field)[0],
                 operators=', '.join(operators)))
+
+    def _missing_comparison(self, name, position, field):
+        "A field other than yes-or-no written alone, without a comparison."
+        kind, example = self._kind(field)
+        if field._type == 'selection':
+            example = self._selection_example(name, field)
+        return RuleError(gettext('spp_programs.msg_rule_no_comparison',
+                field=name, position=position + 1, kind=kind,
+                example=example))
+
+    @staticmethod
+    def _kind(field):
+        return KINDS.get(field._type, (field._type, '= ...'))
+
+    def _selection_example(self, name, field):
+        selection = field.selection
+        if isinstance(selection, str):
+            selection = getattr(self.models[name], selection)()
+        keys = [k for k, _ in selection if k]
+        return f'= "{keys[0]}"' if keys else '= "..."'
 
     def _value_error(self, name, value, reason):
         return RuleError(gettext('spp_programs.msg_rule_bad_value',
@@ -230,7 +267,9 @@ class Compiler:
         "Convert a literal to the field's type, or raise RuleError."
         type_ = field._type
         if isinstance(value, bool) != (type_ == 'boolean'):
-            raise self._value_error(name, value, f'a {type_} is expected')
+            expected = ('true or false' if type_ == 'boolean'
+                else f'{self._kind(field)[0]} (not true or false)')
+            raise self._value_error(name, value, f'{expected} is expected')
         if type_ == 'integer':
             if not isinstance(value, int):
                 raise self._value_error(

@@ -158,6 +158,11 @@ class Parser:
                 and self.tokens[self.index + 1][1] == 'in'):
             self.index += 2
             return ('cond', field, 'not in', self.parse_values(), position)
+        if self.current[0] in {'number', 'string'} or self.current[1] in {
+                'true', 'false'}:
+            # "age 60": the comparison between the field and the value.
+            raise self.error(f'after "{field}" write a comparison '
+                '(=, !=, <, <=, >, >=, in, contains) before the value')
         # A bare field: a boolean that must be true.
         return ('cond', field, 'is true', None, position)
 

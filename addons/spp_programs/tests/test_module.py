@@ -135,7 +135,7 @@ class ProgramsTestCase(ModuleTestCase):
                     r'"memberships.pet".*not a registrant field'),
                 ('female_head > 1', r'operator ">" .*"female_head"'),
                 ('name < "M"', r'operator "<" .*"name"'),
-                ('age', r'"age" \(integer\)'),
+                ('age', r'After "age" .*comparison such as >= 60'),
                 ('age >= "old"', r"'old'.*\"age\".*whole number"),
                 ('area in "Atlantis"', r"'Atlantis'.*\"area\".*no Area"),
                 ('birth_date = "yesterday"', r'"birth_date".*YYYY-MM-DD'),
