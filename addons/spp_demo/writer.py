@@ -88,7 +88,8 @@ class PopulationWriter(BulkWriter):
         n_individuals = sum(len(h.members) for h in households)
         n_parties = n_individuals + len(households)
         party_ids = iter(self._ids('party_party', n_parties))
-        codes = iter(self._party_codes(n_parties))
+        codes = iter(self._party_codes(n_individuals))
+        group_codes = iter(self._party_codes(len(households), 'group'))
         parties, identifiers, contacts, memberships = [], [], [], []
         format_name, normalise = self.format_name, normalise_name
         genders, roles, areas = refs.genders, refs.roles, refs.areas
@@ -132,7 +133,7 @@ class PopulationWriter(BulkWriter):
                 elderly += birth <= elderly_limit
                 disabled += person.disability
             group_id = next(party_ids)
-            code = next(codes)
+            code = next(group_codes)
             alnum, digit = code_columns(code) if code else (None, None)
             parties.append((group_id, code, alnum, digit, household.name,
                     normalise(household.name), 'group', refs.household_kind,

@@ -4,6 +4,8 @@ import string
 from trytond.i18n import gettext
 from trytond.model import ModelSingleton, ModelSQL, ModelView, fields
 from trytond.model.exceptions import ValidationError
+from trytond.pool import Pool
+from trytond.pyson import Eval
 
 NAME_PARTS = {'family_name', 'given_name', 'additional_name'}
 
@@ -34,6 +36,30 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
             ],
         help="Name similarity (0 to 1) from which two individuals born "
         "the same day are listed as probable duplicates.")
+    group_sequence = fields.Many2One(
+        'ir.sequence', "Group Number Sequence",
+        domain=[('sequence_type', '=', Eval('group_sequence_type', -1))],
+        help="Numbers new groups and households (e.g. HH-000123); "
+        "empty: they get party codes like individuals.")
+    group_sequence_type = fields.Function(
+        fields.Many2One('ir.sequence.type', "Group Number Sequence Type"),
+        'get_group_sequence_type')
+
+    @classmethod
+    def default_group_sequence(cls):
+        ModelData = Pool().get('ir.model.data')
+        try:
+            return ModelData.get_id('spp_registry', 'sequence_household')
+        except KeyError:
+            return None
+
+    @classmethod
+    def default_group_sequence_type(cls):
+        return Pool().get('ir.model.data').get_id(
+            'spp_registry', 'sequence_type_household')
+
+    def get_group_sequence_type(self, name):
+        return self.default_group_sequence_type()
 
     @classmethod
     def default_name_format(cls):

@@ -1,4 +1,6 @@
 "Membership of individuals in groups, with roles and dates."
+import datetime as dt
+
 from sql import Literal, Null
 from sql.operators import Equal
 
@@ -8,7 +10,10 @@ from trytond.model import (
 from trytond.model.exceptions import ValidationError
 from trytond.pool import Pool
 from trytond.pyson import Eval, If
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
+
+from .registrant import age_on
 
 
 class MembershipRole(DeactivableMixin, ModelSQL, ModelView):
@@ -60,6 +65,14 @@ class Membership(ModelSQL, ModelView):
         fields.Boolean("Current", help="The membership is in force today."),
         'get_current', searcher='search_current')
     role_names = fields.Function(fields.Char("Roles"), 'get_role_names')
+    age = fields.Function(
+        fields.Integer("Age", help="The member's age today."),
+        'get_member_details')
+    gender = fields.Function(
+        fields.Many2One('spp.gender', "Sex"), 'get_member_details')
+    main_id = fields.Function(
+        fields.Char("Main ID", help="The member's first ID document."),
+        'get_member_details')
 
     @classmethod
     def __setup__(cls):
@@ -87,6 +100,41 @@ class Membership(ModelSQL, ModelView):
 
     def get_role_names(self, name):
         return ', '.join(r.rec_name for r in self.roles)
+
+    @classmethod
+    def get_member_details(cls, memberships, names):
+        """Age, sex and first ID number of the members, in one query for
+        the whole list."""
+        pool = Pool()
+        Party = pool.get('party.party')
+        Identifier = pool.get('party.identifier')
+        table, party = cls.__table__(), Party.__table__()
+        identifier = Identifier.__table__()
+        first_id = identifier.select(identifier.code,
+            where=(identifier.party == party.id)
+            & (identifier.active == Literal(True)),
+            order_by=[identifier.sequence.asc.nulls_last,
+                identifier.id.asc],
+            limit=1)
+        today = pool.get('ir.date').today()
+        result = {n: {m.id: None for m in memberships} for n in names}
+        cursor = Transaction().connection.cursor()
+        for sub_ids in grouped_slice([m.id for m in memberships], 1000):
+            cursor.execute(*table.join(party,
+                    condition=party.id == table.individual).select(
+                    table.id, party.birth_date, party.gender, first_id,
+                    where=table.id.in_(list(sub_ids))))
+            for id_, birth_date, gender, code in cursor:
+                if isinstance(birth_date, str):
+                    birth_date = dt.date.fromisoformat(birth_date)
+                values = {
+                    'age': age_on(birth_date, today) if birth_date else None,
+                    'gender': gender,
+                    'main_id': code,
+                    }
+                for name in names:
+                    result[name][id_] = values[name]
+        return result
 
     @classmethod
     def active_condition(cls, table, date):

@@ -7,6 +7,7 @@ from trytond.model import Index, ModelView, fields
 from trytond.model.exceptions import AccessError, ValidationError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval, If
+from trytond.tools import is_full_text, lstrip_wildcard
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
@@ -212,7 +213,38 @@ class Party(metaclass=PoolMeta):
             additional_name=additional_name)
 
     @classmethod
+    def _code_sequence(cls, **pattern):
+        """Groups are numbered from the registry's group sequence
+        (HH-000123), individuals from the party sequence."""
+        if pattern.get('registrant_type') == 'group':
+            Configuration = Pool().get('spp.registry.configuration')
+            sequence = Configuration(1).group_sequence
+            if sequence:
+                return sequence
+        pattern.pop('registrant_type', None)
+        return super()._code_sequence(**pattern)
+
+    @classmethod
+    def search_rec_name(cls, name, clause):
+        """Also find a group by an ID number of one of its members (past
+        members too: the household a person was registered in)."""
+        domain = super().search_rec_name(name, clause)
+        _, operator, operand, *extra = clause
+        if operator.startswith('!') or operator.startswith('not '):
+            return domain
+        if operator.endswith('like') and is_full_text(operand):
+            operand = lstrip_wildcard(operand)
+        return [*domain,
+            ('memberships.individual.identifiers.code_compact', operator,
+                operand, *extra)]
+
+    @classmethod
     def preprocess_values(cls, mode, values):
+        if (mode == 'create' and values.get('registrant_type') == 'group'
+                and not values.get('code')):
+            sequence = cls._code_sequence(registrant_type='group')
+            if sequence:
+                values = {**values, 'code': sequence.get()}
         values = super().preprocess_values(mode, values)
         if (mode == 'create'
                 and values.get('registrant_type') == 'individual'

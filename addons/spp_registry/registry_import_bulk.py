@@ -152,8 +152,9 @@ class ImportWriter(BulkWriter):
         party_ids = list(self._ids('party_party', len(parties)))
         group_ids = party_ids[:len(groups)]
         individual_ids = party_ids[len(groups):]
-        for values, code in zip(parties,
-                self._party_codes(len(parties))):
+        for values, code in zip(parties, [
+                    *self._party_codes(len(groups), 'group'),
+                    *self._party_codes(len(parties) - len(groups))]):
             if code is not None:
                 values['code'] = code
         with without_check_access():

@@ -48,7 +48,8 @@ def create_households_orm(households, reference, batch_size=BATCH_SIZE):
     MembershipRole = pool.get('spp.group.membership-role')
 
     group_ids = create_batched(Party, with_party_codes([
-                group_values(h, reference) for h in households]), batch_size)
+                group_values(h, reference) for h in households], 'group'),
+        batch_size)
     members = [(group_id, m, h)
         for group_id, h in zip(group_ids, households) for m in h.members]
     individual_ids = create_batched(Party, with_party_codes([
@@ -76,12 +77,13 @@ def create_households_orm(households, reference, batch_size=BATCH_SIZE):
     return group_ids
 
 
-def with_party_codes(vlist):
-    """Give the parties of `vlist` their codes from the party sequence in
-    one draw; party's create draws them one record, and one query, at a
-    time."""
+def with_party_codes(vlist, registrant_type=None):
+    """Give the parties of `vlist` their codes from the party sequence (the
+    group sequence for groups) in one draw; party's create draws them one
+    record, and one query, at a time."""
     Party = Pool().get('party.party')
-    sequence = Party._code_sequence() if vlist else None
+    sequence = (Party._code_sequence(registrant_type=registrant_type)
+        if vlist else None)
     if sequence:
         for values, code in zip(vlist, sequence.get_many(len(vlist))):
             values['code'] = code

@@ -107,9 +107,12 @@ class BulkWriter:
         last = cursor.fetchone()[0] or 0
         return range(last + 1, last + 1 + count)
 
-    def _party_codes(self, count):
-        "The next `count` codes of the party sequence (or None)."
-        sequence = self.Party._code_sequence()
+    def _party_codes(self, count, registrant_type=None):
+        """The next `count` codes of the party sequence, or of the group
+        sequence for groups (or None)."""
+        if not count:
+            return []
+        sequence = self.Party._code_sequence(registrant_type=registrant_type)
         if not sequence:
             return [None] * count
         if (sequence.type == 'incremental' and self.database.has_sequence()
