@@ -99,7 +99,7 @@ def test_add_field_and_use_it_on_household(
     switch_to_list(page, tab, "dwelling_type")
 
     # 2. Open the household's form: the field is offered in its page.
-    assert open_entry(page, 'Groups') == 'tab'
+    assert open_entry(page, 'Households and Groups') == 'tab'
     tab = page.locator(ACTIVE_TAB)
     # The name cell: a click on a link cell (group kind, area) would open
     # the linked record.

@@ -1,6 +1,6 @@
 """A household registered in the sao web client, against a real trytond.
 
-As a caseworker would: Registry > Groups > New, name the household, add
+As a caseworker would: Registry > Households and Groups > New, name the household, add
 two members in its Members list, creating each individual from the
 membership's Individual field ("Create..."), the first one with the Head
 role, save, and read the member count indicator (2) on the form and in
@@ -113,7 +113,7 @@ def create_member(page, artifacts, membership, family_name, given_name,
 def test_create_household_with_two_members(page, trytond_server, artifacts):
     login(page, trytond_server, trytond_server.database.password)
     registry_entries(page)
-    assert open_entry(page, 'Groups') == 'tab'
+    assert open_entry(page, 'Households and Groups') == 'tab'
     tab = page.locator(ACTIVE_TAB)
     page.wait_for_load_state('networkidle')
     tab.locator('button#new_').click()
