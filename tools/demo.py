@@ -8,8 +8,9 @@ Called by `make demo` with the project's virtualenv python. It
 3. creates the database (default `spp`, SQLite in ./var unless
    TRYTOND_DATABASE__URI names PostgreSQL) with every addon under addons/
    and the demo data, or updates the addons of the existing one;
-4. prints the URL and the admin login, and replaces itself with
-   `trytond -c trytond.conf var/demo.conf -d spp`.
+4. prints the URL, the admin login and the demo users' logins (one per
+   role, passwords generated once and kept in var/demo_users), and
+   replaces itself with `trytond -c trytond.conf var/demo.conf -d spp`.
 
 Environment:
     SPP_PORT              port on 127.0.0.1 (default 8000)
@@ -88,11 +89,58 @@ def admin_password():
     return password, password_file, previous != password
 
 
+def demo_users():
+    """[(login, name, password)] of the demo users, the file keeping the
+    passwords (var/demo_users, `login password` lines, readable by its
+    owner only) and whether the file changed: a password is generated once
+    per login and reused by later runs, `make demo-reset` included."""
+    from trytond.modules.spp_demo.users import (
+        DEMO_USERS, new_password, read_passwords)
+    path = VAR / 'demo_users'
+    previous = read_passwords(path) if path.is_file() else {}
+    passwords = {login: previous.get(login) or new_password()
+        for login, *_ in DEMO_USERS}
+    changed = passwords != previous
+    if changed:
+        # Created with the right mode: never world-readable, not even
+        # briefly.
+        path.unlink(missing_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, 'w') as file:
+            file.writelines(f'{login} {password}\n'
+                for login, password in passwords.items())
+    os.chmod(path, 0o600)
+    users = [(login, name, passwords[login])
+        for login, name, *_ in DEMO_USERS]
+    return users, path, changed
+
+
+def banner(url, database, where, password, password_file, users,
+        users_file):
+    "What `make demo` prints once the database is ready."
+    width = max(len(login) for login, _, _ in users)
+    lines = '\n'.join(
+        f"      {login:<{width}}  {user_password}   {name}"
+        for login, name, user_password in users)
+    return f"""
+  SP-MIS demo is running at  {url}
+      database  {database}   ({where})
+      user      admin
+      password  {password}   (kept in {password_file})
+
+  Demo users, one per role (passwords kept in {users_file}):
+{lines}
+
+  Open the URL in a browser and log in. Press Ctrl-C to stop.
+  Wipe the data and start over with:  make demo-reset
+"""
+
+
 def write_local_config(port):
     """Settings of this checkout, read after trytond.conf.
 
     Absolute paths, so the server does not depend on its working directory,
-    and the chosen port.
+    the chosen port, and the demo country's currency as the default one.
     """
     local = VAR / 'demo.conf'
     local.write_text(
@@ -101,7 +149,9 @@ def write_local_config(port):
         f"path = {VAR}\n"
         "[web]\n"
         f"listen = {HOST}:{port}\n"
-        f"root = {SAO}\n")
+        f"root = {SAO}\n"
+        "[spp_programs]\n"
+        "default_currency = PHP\n")
     return local
 
 
@@ -122,13 +172,19 @@ def main():
     sppdb.configure(list(map(str, config_files)))
 
     config_files = list(map(str, config_files))
+    users, users_file, users_changed = demo_users()
     try:
         state = sppdb.ensure(database, config_files,
-            password_file=password_file, reset=reset, demo=True)
+            password_file=password_file, reset=reset, demo=True,
+            users_file=users_file)
         if state != 'created' and password_changed:
             # SPP_ADMIN_PASSWORD changed, or var/admin_password was lost.
             print("Setting the admin password of the existing database ...")
             sppdb.set_admin_password(database, config_files, password_file)
+        if state != 'created' and users_changed:
+            # var/demo_users was lost, or the database predates the users.
+            print("Setting the demo users' passwords ...")
+            sppdb.set_demo_passwords(database, config_files, users_file)
     except sppdb.DatabaseError as exception:
         fail(f"{exception}\nThe database '{database}' is as it was before "
             "this run (a new one is never left half-made).")
@@ -139,15 +195,8 @@ def main():
     where = (sppdb.sqlite_file(database) if backend == 'sqlite'
         else f"PostgreSQL {sppdb.database_uri()}")
     url = f"http://{HOST}:{port}/"
-    print(f"""
-  SP-MIS demo is running at  {url}
-      database  {database}   ({where})
-      user      admin
-      password  {password}   (kept in {password_file})
-
-  Open the URL in a browser and log in. Press Ctrl-C to stop.
-  Wipe the data and start over with:  make demo-reset
-""", flush=True)
+    print(banner(url, database, where, password, password_file, users,
+            users_file), flush=True)
     trytond = Path(sys.executable).parent / 'trytond'
     os.execv(str(trytond), [str(trytond),
             '-c', *config_files, '-d', database])

@@ -17,12 +17,13 @@ interrupted install never leaves a half-made database under the real name.
 Command line (run with the project's virtualenv python)::
 
     sppdb.py ensure NAME [--reset] [--demo] [--password-file FILE]
-                         [--modules MODULE...]
+                         [--modules MODULE...] [--users-file FILE]
     sppdb.py copy SOURCE TARGET
     sppdb.py drop NAME...
     sppdb.py drop-prefix PREFIX
     sppdb.py exists NAME
-    sppdb.py load-demo NAME [--households N] [--seed S]
+    sppdb.py load-demo NAME [--households N] [--seed S] [--users-file FILE]
+    sppdb.py demo-users NAME --users-file FILE
     sppdb.py requeue NAME [--grace SECONDS]
 """
 import argparse
@@ -172,13 +173,16 @@ def demo_loader_available():
     return spec is not None
 
 
-def load_demo_data(name, config_files=(), households=300, seed=7):
+def load_demo_data(name, config_files=(), households=300, seed=7,
+        users_file=None):
     "Run ``load-demo`` in a fresh process; return False if no loader exists."
     command = [sys.executable, __file__]
     for config_file in config_files:
         command += ['-c', config_file]
     command += ['load-demo', name,
         '--households', str(households), '--seed', str(seed)]
+    if users_file:
+        command += ['--users-file', str(users_file)]
     result = subprocess.run(command, stdin=subprocess.DEVNULL)
     if result.returncode == NO_DEMO_LOADER:
         return False
@@ -213,13 +217,15 @@ def check_password_file(name, password_file, length=8):
 
 
 def ensure(name, config_files=(), password_file=None, reset=False,
-        demo=False, households=300, seed=7, modules=None, log=print):
+        demo=False, households=300, seed=7, modules=None, log=print,
+        users_file=None):
     """Make NAME a database with the addons (default: all) activated and
     up to date.
 
     Returns 'created', 'updated' or 'unchanged'. An existing database keeps
     its data unless reset is set; its modules are updated when the addons'
-    files changed since the last run.
+    files changed since the last run. The demo users get the passwords of
+    users_file (see set_demo_passwords).
     """
     if reset or not exists(name):
         # Checked before anything is dropped or installed: trytond-admin
@@ -241,7 +247,8 @@ def ensure(name, config_files=(), password_file=None, reset=False,
             activate_addons(staging, config_files, password_file, modules)
             _state_file(staging, 'modules').write_text(fingerprint)
             if demo:
-                _load_demo_once(staging, config_files, households, seed, log)
+                _load_demo_once(staging, config_files, households, seed,
+                    log, users_file)
             rename(staging, name)
         except BaseException:
             try:
@@ -259,11 +266,13 @@ def ensure(name, config_files=(), password_file=None, reset=False,
         modules_state.write_text(fingerprint)
         state = 'updated'
     if demo:
-        _load_demo_once(name, config_files, households, seed, log)
+        _load_demo_once(name, config_files, households, seed, log,
+            users_file)
     return state
 
 
-def _load_demo_once(name, config_files, households, seed, log):
+def _load_demo_once(name, config_files, households, seed, log,
+        users_file=None):
     marker = _state_file(name, 'demo')
     if marker.exists():
         return
@@ -272,11 +281,46 @@ def _load_demo_once(name, config_files, households, seed, log):
             "(trytond.modules.spp_demo.demo.load_demo) yet; skipped.")
         return
     log(f"Loading demo data ({households} households, seed {seed}) ...")
-    if load_demo_data(name, config_files, households, seed):
+    if load_demo_data(name, config_files, households, seed, users_file):
         marker.write_text(f'households={households} seed={seed}\n')
 
 
-def _run_load_demo(name, config_files, households, seed):
+def set_demo_passwords(name, config_files=(), users_file=None):
+    """Create the demo users missing from the existing database NAME and
+    give them the passwords of users_file, in a fresh process."""
+    command = [sys.executable, __file__]
+    for config_file in config_files:
+        command += ['-c', config_file]
+    command += ['demo-users', name, '--users-file', str(users_file)]
+    result = subprocess.run(command, stdin=subprocess.DEVNULL)
+    if result.returncode:
+        raise DatabaseError(f"setting the demo users' passwords of "
+            f"'{name}' failed (exit {result.returncode})")
+
+
+def _demo_passwords(users_file):
+    if not users_file:
+        return None
+    from trytond.modules.spp_demo.users import read_passwords
+    return read_passwords(Path(users_file))
+
+
+def _run_demo_users(name, config_files, users_file):
+    "Call spp_demo's ensure_users() inside a transaction (own process)."
+    configure(config_files)
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    Pool.start()
+    pool = Pool(name)
+    pool.init()
+    from trytond.modules.spp_demo.users import ensure_users
+    with Transaction().start(name, 0) as transaction:
+        ensure_users(_demo_passwords(users_file))
+        transaction.commit()
+    return 0
+
+
+def _run_load_demo(name, config_files, households, seed, users_file=None):
     """Call spp_demo's loader inside a transaction on an initialised pool.
 
     Runs in its own process so that the pool and its connections are gone
@@ -291,12 +335,24 @@ def _run_load_demo(name, config_files, households, seed):
     pool = Pool(name)
     pool.init()
     from trytond.modules.spp_demo.demo import load_demo
-    with Transaction().start(name, 0) as transaction:
-        User = pool.get('res.user')
-        with transaction.set_context(User.get_preferences(context_only=True)):
-            load_demo(households=households, seed=seed)
-        transaction.commit()
-    return 0
+    from trytond.transaction import TransactionError
+    extras = {}
+    while True:
+        with Transaction().start(name, 0, **extras) as transaction:
+            User = pool.get('res.user')
+            try:
+                with transaction.set_context(
+                        User.get_preferences(context_only=True)):
+                    load_demo(households=households, seed=seed,
+                        passwords=_demo_passwords(users_file))
+            except TransactionError as error:
+                # A table lock the transaction must take from its start,
+                # as trytond's dispatcher does for a call: start again.
+                transaction.rollback()
+                error.fix(extras)
+                continue
+            transaction.commit()
+        return 0
 
 
 def requeue(name, grace=None, attempts=3):
@@ -347,6 +403,9 @@ def main(argv=None):
         help="addons to activate (default: every addon under addons/)")
     ensure_parser.add_argument('--households', type=int, default=300)
     ensure_parser.add_argument('--seed', type=int, default=7)
+    ensure_parser.add_argument('--users-file',
+        help="with --demo: the demo users' passwords (`login password` "
+        "lines)")
 
     drop_parser = commands.add_parser('drop', help="drop databases")
     drop_parser.add_argument('names', nargs='+')
@@ -366,6 +425,12 @@ def main(argv=None):
     demo_parser.add_argument('name')
     demo_parser.add_argument('--households', type=int, default=300)
     demo_parser.add_argument('--seed', type=int, default=7)
+    demo_parser.add_argument('--users-file',
+        help="file of `login password` lines: the demo users' passwords")
+    users_parser = commands.add_parser('demo-users',
+        help="create the missing demo users, set their passwords")
+    users_parser.add_argument('name')
+    users_parser.add_argument('--users-file', required=True)
 
     requeue_parser = commands.add_parser('requeue',
         help="put the queue tasks of dead workers back in the queue")
@@ -381,7 +446,8 @@ def main(argv=None):
             state = ensure(options.name, options.config,
                 password_file=options.password_file, reset=options.reset,
                 demo=options.demo, households=options.households,
-                seed=options.seed, modules=options.modules)
+                seed=options.seed, modules=options.modules,
+                users_file=options.users_file)
             print(f"Database '{options.name}': {state}.")
         elif options.command == 'drop':
             for name in options.names:
@@ -400,7 +466,10 @@ def main(argv=None):
                 + (f": {', '.join(map(str, ids))}." if ids else "."))
         elif options.command == 'load-demo':
             return _run_load_demo(options.name, options.config,
-                options.households, options.seed)
+                options.households, options.seed, options.users_file)
+        elif options.command == 'demo-users':
+            return _run_demo_users(options.name, options.config,
+                options.users_file)
     except DatabaseError as exception:
         print(f"ERROR: {exception}", file=sys.stderr)
         return 1

@@ -1,5 +1,6 @@
-"""Demo data: a small country with a few hundred generated households and a
-handful of hand-made ones that guides and screenshots can name.
+"""Demo data: a small country with a few hundred generated households, a
+handful of hand-made ones that guides and screenshots can name, the demo
+users (users.py) and the programs, cycles and payments (scenario.py).
 
 `load_demo()` runs inside a Tryton transaction (tools/sppdb.py load-demo,
 called by `make demo`); it does nothing when the demo data is there."""
@@ -9,6 +10,8 @@ from trytond.pool import Pool
 
 from .generate import generate_population, prepare
 from .population import Household, Person, years_before
+from .scenario import load_scenario
+from .users import ensure_users
 from .writer import PopulationWriter
 
 DEMO_REGIONS = 4
@@ -48,6 +51,19 @@ NAMED = [
                 None),
             ("Santos", "Tess", "Cruz", 33, 'female', 'other', False, None),
             ]),
+    # Near-duplicates for the duplicate review: Maria Dela Cruz and
+    # Rosario Bautista registered again with a typo in their names, with
+    # the same birth dates as the records above.
+    ("Reyes Household", [
+            ("Dela Cruz", "Maria", "Reyez", 38, 'female', 'head', False,
+                None),
+            ]),
+    ("Garcia Household", [
+            ("Garcia", "Emilio", "Ramos", 45, 'male', 'head', False,
+                '+639391234567'),
+            ("Bautista", "Rosaria", "Garcia", 71, 'female', 'parent', True,
+                None),
+            ]),
     ]
 
 
@@ -82,8 +98,9 @@ def demo_loaded():
                 ], limit=1))
 
 
-def load_demo(households=300, seed=7):
-    """Load the demo areas and households into the current transaction's
+def load_demo(households=300, seed=7, passwords=None):
+    """Load the demo areas, households, users (with `passwords`,
+    {login: password}) and scenario into the current transaction's
     database, once: a second call finds them and does nothing."""
     if demo_loaded():
         return False
@@ -93,6 +110,7 @@ def load_demo(households=300, seed=7):
         named_households(generator, today))
     generate_population(households, seed=seed, start=0,
         regions=DEMO_REGIONS)
+    load_scenario(ensure_users(passwords), today)
     skip_configuration_wizard()
     return True
 

@@ -1,0 +1,91 @@
+"""Demo users: one per role, so that every step of the demo scenario (and
+of a visitor's tour) is done by the user whose job it is, and the
+four-eyes rules hold (the approver never submitted what they approve).
+
+Passwords are never in the repository: tools/demo.py generates them and
+keeps them in var/demo_users (mode 0600); `ensure_users()` creates the
+users that are missing and sets the passwords it is given."""
+import secrets
+
+from trytond.pool import Pool
+
+# (login, name, groups as module.xml_id, area limit): 'region' limits the
+# user to the demo country's first region, 'country' to the whole country;
+# None leaves the user without registry areas (the roles with no area rule).
+DEMO_USERS = [
+    ('registrar', "Registrar (one region)", ['spp_registry.group_registrar'],
+        'region'),
+    ('validator', "Registry Validator",
+        ['spp_registry.group_registry_validator'], None),
+    ('manager', "Program Manager", ['spp_programs.group_program_manager'],
+        None),
+    ('approver', "Cycle Approver", ['spp_programs.group_cycle_approver'],
+        None),
+    ('finance', "Finance Validator",
+        ['spp_entitlement.group_finance_validator'], None),
+    ('payments', "Payment Officer", ['spp_payment.group_payment_officer'],
+        None),
+    ('viewer', "Auditor (read only)",
+        ['spp_registry.group_registry_viewer'], 'country'),
+    ]
+DEMO_LOGINS = [login for login, *_ in DEMO_USERS]
+# The demo country's code (population.plan_areas) and its first region.
+COUNTRY = 'PH'
+REGION = f'{COUNTRY}-01'
+
+
+def new_password():
+    return secrets.token_urlsafe(12)
+
+
+def read_passwords(path):
+    "{login: password} of a demo users file (`login password` lines)."
+    passwords = {}
+    for line in path.read_text().splitlines():
+        login, _, password = line.strip().partition(' ')
+        if login and password:
+            passwords[login] = password.strip()
+    return passwords
+
+
+def ensure_users(passwords=None):
+    """Create the demo users that are missing, with their groups and
+    areas, and set the passwords given ({login: password}; a missing one
+    is generated, so that no user is left with an empty password).
+    Return {login: user}."""
+    pool = Pool()
+    User = pool.get('res.user')
+    Area = pool.get('spp.area')
+    ModelData = pool.get('ir.model.data')
+    passwords = passwords or {}
+    areas = {a.code: a.id for a in Area.search(
+            [('code', 'in', [COUNTRY, REGION])])}
+    existing = {u.login: u for u in User.search([
+                ('login', 'in', DEMO_LOGINS),
+                ('active', 'in', [True, False]),
+                ])}
+    to_create, to_save = [], []
+    for login, name, groups, limit in DEMO_USERS:
+        password = passwords.get(login)
+        if login in existing:
+            user = existing[login]
+            if password:
+                user.password = password
+                to_save.append(user)
+            continue
+        area = {'region': REGION, 'country': COUNTRY}.get(limit)
+        to_create.append({
+                'login': login,
+                'name': name,
+                'password': password or new_password(),
+                'groups': [('add', [ModelData.get_id(*g.split('.'))
+                            for g in groups])],
+                'spp_areas': [('add', [areas[area]])] if area in areas
+                else [],
+                })
+    if to_save:
+        User.save(to_save)
+    created = User.create(to_create) if to_create else []
+    users = dict(existing)
+    users.update((u.login, u) for u in created)
+    return users
