@@ -177,6 +177,51 @@ def test_distributed_cycle_payments(transaction):
         for p in payments if p.state == 'paid') > 0
 
 
+def test_demo_batch_pain001_is_valid(transaction):
+    """The next batch of the demo, as the tour makes it (finance approves
+    cycle 2's entitlements, the payment officer creates and approves the
+    batch), exports a pain.001 that the ISO 20022 schema accepts, with an
+    account in every CdtrAcct and never a payment reference there"""
+    import importlib.util
+    import os
+    from lxml import etree
+    from trytond.modules.spp_payment.export import PAIN_NS, export_pain001
+    from trytond.pool import Pool
+    pool = Pool()
+    Cycle = pool.get('spp.cycle')
+    Batch = pool.get('spp.payment.batch')
+    cycle = program_cycles('FCG')[1]
+    assert cycle.state == 'approved'
+    Cycle.approve_entitlements([cycle])
+    batches = Batch.create_for_cycle(Cycle(cycle.id), provider='file')
+    Batch.approve(batches)
+    spec = importlib.util.find_spec('sepaxml')
+    schema = etree.XMLSchema(etree.parse(os.path.join(
+                spec.submodule_search_locations[0], 'schemas',
+                'pain.001.001.03.xsd')))
+    for batch in batches:
+        document = etree.fromstring(export_pain001(Batch(batch.id),
+                "Department of Social Welfare", "PH-TREASURY-0001"))
+        schema.assertValid(document)
+        ns = {'p': PAIN_NS}
+        references = set(document.xpath(
+                '//p:CdtTrfTxInf/p:PmtId/p:EndToEndId/text()',
+                namespaces=ns))
+        accounts = document.xpath(
+            '//p:CdtTrfTxInf/p:CdtrAcct/p:Id/p:Othr/p:Id/text()',
+            namespaces=ns)
+        assert len(references) == len(accounts) == batch.total_count > 0
+        assert not references & set(accounts)
+        payees = {p.reference: p for p in batch.payments}
+        for transaction_ in document.xpath('//p:CdtTrfTxInf',
+                namespaces=ns):
+            reference = transaction_.xpath(
+                'p:PmtId/p:EndToEndId/text()', namespaces=ns)[0]
+            account = transaction_.xpath(
+                'p:CdtrAcct/p:Id/p:Othr/p:Id/text()', namespaces=ns)[0]
+            assert account == payees[reference].payee_account
+
+
 def test_duplicates_to_review(transaction):
     "The planted near-duplicates and a person in two households wait"
     from trytond.pool import Pool
