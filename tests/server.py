@@ -181,6 +181,21 @@ class TestDatabase:
             return cls.shared_template(shared, modules, uri).copy(tag)
 
     @classmethod
+    def create_demo(cls, workdir, passwords, uri=None):
+        """A new database loaded as `make demo` loads it (every addon, then
+        `sppdb.py load-demo --users-file`), its demo users' passwords taken
+        from `passwords` ({login: password})."""
+        database = cls.create(workdir, 'demo', uri=uri)
+        users_file = workdir / 'demo_users'
+        users_file.write_text(''.join(
+                f'{login} {password}\n'
+                for login, password in passwords.items()))
+        users_file.chmod(0o600)
+        database.sppdb('load-demo', database.name, '--users-file',
+            str(users_file))
+        return database
+
+    @classmethod
     def shared_template(cls, shared, modules=None, uri=None):
         "The run's template for these modules; call under shared_lock()."
         key = template_key(modules)

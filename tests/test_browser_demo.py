@@ -26,8 +26,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
-from .browser import ACTIVE_TAB, login, open_entry
+from .browser import ACTIVE_TAB, TIMEOUT, login, open_entry
 from .conftest import copy_log
 from .server import TestDatabase, running_server
 
@@ -45,13 +46,7 @@ CASH_GRANT = "Family Cash Grant"
 def demo_server(backend_uri, tmp_path_factory):
     "A trytond serving a database loaded as `make demo` loads it."
     workdir = tmp_path_factory.mktemp('spp-browser-demo')
-    database = TestDatabase.create(workdir, 'bdemo', uri=backend_uri)
-    users_file = workdir / 'demo_users'
-    users_file.write_text(''.join(
-            f'{login} {password}\n' for login, password in PASSWORDS.items()))
-    users_file.chmod(0o600)
-    database.sppdb('load-demo', database.name, '--users-file',
-        str(users_file))
+    database = TestDatabase.create_demo(workdir, PASSWORDS, uri=backend_uri)
     try:
         with running_server(database) as server:
             yield server
@@ -261,9 +256,10 @@ def test_approver_approves_after_reading_the_total(browser, demo_server,
     context, page = session('manager')
     try:
         tab = open_cycle(page, cycle['rec_name'])
+        # The fields fill in once the record's read answers.
         note = tab.locator('input[name="action_note"]').first
-        note.wait_for(state='visible')
-        assert 'Cycle Approver' in note.input_value(), note.input_value()
+        expect(note).to_have_value(re.compile('Cycle Approver'),
+            timeout=TIMEOUT)
         assert not tab.get_by_role('button', name=re.compile(
                 r'^\s*Approve\s*$')).is_enabled()
         keep(page, artifacts, 'cycle-submitter-note.png', docs=True)
@@ -274,12 +270,11 @@ def test_approver_approves_after_reading_the_total(browser, demo_server,
     try:
         tab = open_cycle(page, cycle['rec_name'])
         amount = tab.locator('input[name="entitlement_amount"]').first
-        amount.wait_for(state='visible')
-        assert shown_total in amount.input_value(), (
-            shown_total, amount.input_value())
+        expect(amount).to_have_value(re.compile(re.escape(shown_total)),
+            timeout=TIMEOUT)
         count = tab.locator('input[name="entitlement_count"]').first
-        assert count.input_value().replace(',', '') == str(
-            cycle['entitlement_count'])
+        expect(count).to_have_value(f"{cycle['entitlement_count']:,}",
+            timeout=TIMEOUT)
         keep(page, artifacts, 'cycle-approve.png', docs=True)
         button = tab.get_by_role('button', name=re.compile(
                 r'^\s*Approve\s*$'))
