@@ -220,6 +220,16 @@ def approve_entitlements(users, cycle):
         Cycle.approve_entitlements([Cycle(cycle.id)])
 
 
+def approved_cycle(users, program):
+    """The program's next cycle prepared and submitted by the manager,
+    approved by the approver, its entitlements approved by finance."""
+    cycle = new_cycle(users['manager'], program)
+    submit(users['manager'], cycle)
+    approve(users['approver'], cycle)
+    approve_entitlements(users, cycle)
+    return cycle
+
+
 def post_fund(finance, program, amount, reference, date, post=True):
     Fund = Pool().get('spp.program.fund')
     with acting_as(finance):
@@ -256,10 +266,7 @@ def cash_grant(users, currency, start):
         'DBM-2026-FCG-Q2 top-up', start + relativedelta(months=3),
         post=False)
 
-    paid = new_cycle(manager, program)
-    submit(manager, paid)
-    approve(approver, paid)
-    approve_entitlements(users, paid)
+    paid = approved_cycle(users, program)
     pay_and_reconcile(users, Cycle(paid.id))
 
     waiting_finance = new_cycle(manager, program)
@@ -327,10 +334,7 @@ def pension(users, currency, start):
             }, [{'name': "Monthly pension", 'amount': Decimal('1000.00')}])
     post_fund(users['finance'], program, Decimal('500000.00'),
         'DBM-2026-SCP', start)
-    cycle = new_cycle(users['manager'], program)
-    submit(users['manager'], cycle)
-    approve(users['approver'], cycle)
-    approve_entitlements(users, cycle)
+    cycle = approved_cycle(users, program)
     with acting_as(users['payments']):
         Batch.create_for_cycle(Cycle(cycle.id), provider='file')
     return program
@@ -353,10 +357,7 @@ def voucher(users, currency, start, today):
             }, [{'name': "Food voucher", 'amount': Decimal('1200.00')}])
     post_fund(users['finance'], program, Decimal('200000.00'),
         'DSWD-2026-FV', start)
-    cycle = new_cycle(users['manager'], program)
-    submit(users['manager'], cycle)
-    approve(users['approver'], cycle)
-    approve_entitlements(users, cycle)
+    cycle = approved_cycle(users, program)
     vouchers = Entitlement.search([('cycle', '=', cycle.id)],
         order=[('id', 'ASC')], limit=3)
     redeemed = min(today, start + dt.timedelta(days=10))

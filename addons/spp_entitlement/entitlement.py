@@ -21,6 +21,7 @@ from trytond.modules.spp_programs.copied import CopiedReferenceMixin
 from trytond.modules.spp_programs.run import now_in_seconds
 from trytond.modules.spp_registry.bulk import (
     guard_references, invalidate_cache, reserve_page_space, without_index_on)
+from trytond.modules.spp_registry.rec_name import any_field_matches
 from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.tools import grouped_slice
@@ -213,15 +214,7 @@ class Entitlement(EntitlementPreparationMixin, CopiedReferenceMixin, Workflow,
     @classmethod
     def search_rec_name(cls, name, clause):
         "Plain text finds the registrant (name or number) or the code."
-        _, operator, operand, *extra = clause
-        if operator.startswith('!') or operator.startswith('not '):
-            bool_op = 'AND'
-        else:
-            bool_op = 'OR'
-        return [bool_op,
-            ('registrant.rec_name', operator, operand, *extra),
-            ('code', operator, operand, *extra),
-            ]
+        return any_field_matches(clause, ['registrant.rec_name', 'code'])
 
     @classmethod
     def get_item_name(cls, entitlements, name):

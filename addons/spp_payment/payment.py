@@ -29,6 +29,7 @@ from trytond.modules.spp_programs.copied import CopiedReferenceMixin
 from trytond.modules.spp_registry.bulk import (
     guard_references, insert_select, invalidate_cache, reserve_page_space,
     typed, without_index_on)
+from trytond.modules.spp_registry.rec_name import any_field_matches
 from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.tools import grouped_slice
@@ -509,16 +510,8 @@ class Payment(CopiedReferenceMixin, Workflow, ModelSQL, ModelView):
     @classmethod
     def search_rec_name(cls, name, clause):
         "Plain text finds the reference, the beneficiary or the payee."
-        _, operator, operand, *extra = clause
-        if operator.startswith('!') or operator.startswith('not '):
-            bool_op = 'AND'
-        else:
-            bool_op = 'OR'
-        return [bool_op,
-            ('reference', operator, operand, *extra),
-            ('registrant.rec_name', operator, operand, *extra),
-            ('payee.rec_name', operator, operand, *extra),
-            ]
+        return any_field_matches(clause,
+            ['reference', 'registrant.rec_name', 'payee.rec_name'])
 
     @classmethod
     def get_item(cls, payments, name):

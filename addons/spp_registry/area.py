@@ -11,6 +11,8 @@ from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
+from .rec_name import any_field_matches
+
 
 class AreaKind(ModelSQL, ModelView):
     "Area Kind"
@@ -70,15 +72,7 @@ class Area(DeactivableMixin, tree(separator=' / '), ModelSQL, ModelView):
 
     @classmethod
     def search_rec_name(cls, name, clause):
-        _, operator, operand, *extra = clause
-        if operator.startswith('!') or operator.startswith('not '):
-            bool_op = 'AND'
-        else:
-            bool_op = 'OR'
-        return [bool_op,
-            ('name', operator, operand, *extra),
-            ('code', operator, operand, *extra),
-            ]
+        return any_field_matches(clause, ['name', 'code'])
 
     @classmethod
     def import_csv(cls, data):

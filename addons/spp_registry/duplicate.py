@@ -21,6 +21,7 @@ from trytond.wizard import (
     Button, StateAction, StateTransition, StateView, Wizard)
 
 from .detection import CHANGE_MARGIN, DuplicateDetection
+from .rec_name import any_field_matches
 from .similarity import create_trigram_extension
 
 REASONS = [
@@ -146,13 +147,8 @@ class Duplicate(DuplicateDetection, Workflow, ModelSQL, ModelView):
 
     @classmethod
     def search_rec_name(cls, name, clause):
-        _, operator, operand, *extra = clause
-        bool_op = 'AND' if operator.startswith('!') or operator.startswith(
-            'not ') else 'OR'
-        return [bool_op,
-            ('individual_a.rec_name', operator, operand, *extra),
-            ('individual_b.rec_name', operator, operand, *extra),
-            ]
+        return any_field_matches(clause,
+            ['individual_a.rec_name', 'individual_b.rec_name'])
 
     @classmethod
     def get_details(cls, duplicates, names):
