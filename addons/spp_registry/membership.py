@@ -11,7 +11,7 @@ from trytond.model.exceptions import ValidationError
 from trytond.pool import Pool
 from trytond.pyson import Eval, If
 from trytond.tools import grouped_slice
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, check_access
 
 from .registrant import age_on
 
@@ -122,9 +122,20 @@ class Membership(ModelSQL, ModelView):
         for sub_ids in grouped_slice([m.id for m in memberships], 1000):
             cursor.execute(*table.join(party,
                     condition=party.id == table.individual).select(
-                    table.id, party.birth_date, party.gender, first_id,
+                    table.id, table.individual, party.birth_date,
+                    party.gender, first_id,
                     where=table.id.in_(list(sub_ids))))
-            for id_, birth_date, gender, code in cursor:
+            rows = cursor.fetchall()
+            # Getters run without access checks, and a membership is read
+            # by its group's area: a member registered in an area the user
+            # may not read shows no details, as their own record shows none.
+            with check_access(), Transaction().set_context(
+                    active_test=False):
+                readable = set(map(int, Party.search(
+                            [('id', 'in', list({r[1] for r in rows}))])))
+            for id_, individual, birth_date, gender, code in rows:
+                if individual not in readable:
+                    continue
                 if isinstance(birth_date, str):
                     birth_date = dt.date.fromisoformat(birth_date)
                 values = {

@@ -119,6 +119,34 @@ class CaseworkerRegistryTestCase(ActivatedModuleTestCase):
             (7, None, "Child", None))
 
     @with_transaction()
+    def test_members_details_follow_area_rules(self):
+        "A member registered outside the user's areas shows no details"
+        pool = Pool()
+        Membership = pool.get('spp.group.membership')
+        Party = pool.get('party.party')
+        User = pool.get('res.user')
+        _, two, head, child = mendoza_households()
+        other_area, = pool.get('spp.area').search(
+            [('code', '=', 'TL-N-B')])
+        Party.write([head], {'area': other_area.id})
+        registrar, = User.create([{'name': "Registrar", 'login': 'reg',
+                    'groups': [('add', [
+                                get_ref('spp_registry', 'group_registrar')])],
+                    'spp_areas': [('add', [two.area.id])],
+                    }])
+        User._get_groups_cache.clear()
+        ids = [m.id for m in two.memberships]
+        with Transaction().set_user(registrar.id), check_access():
+            head_row, child_row = Membership.read(ids, ['age', 'main_id'])
+        self.assertEqual((head_row['age'], head_row['main_id']),
+            (None, None))
+        self.assertEqual(child_row['age'], 7)
+        # Root reads them all.
+        head_row, _ = Membership.read(ids, ['age', 'main_id'])
+        self.assertEqual((head_row['age'], head_row['main_id']),
+            (41, NATIONAL_ID))
+
+    @with_transaction()
     def test_party_actions_hidden(self):
         "Check VIES, Erase, Replace and Labels: administrators only"
         pool = Pool()
