@@ -25,6 +25,7 @@ Command line (run with the project's virtualenv python)::
     sppdb.py load-demo NAME [--households N] [--seed S] [--users-file FILE]
     sppdb.py demo-users NAME --users-file FILE
     sppdb.py requeue NAME [--grace SECONDS]
+    sppdb.py audit-verify NAME [--file AUDIT_FILE]
 """
 import argparse
 import hashlib
@@ -383,6 +384,50 @@ def requeue(name, grace=None, attempts=3):
                 raise
 
 
+def audit_verify(name, file=None):
+    """Walk the audit chain of NAME (spp_audit/chain.py); with `file`, also
+    check that each entry of the off-database copy is in the database with
+    the same hash (a removed tail of the chain shows there). Return
+    (entries verified, a problem or None)."""
+    import json
+
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    Pool.start()
+    pool = Pool(name)
+    with Transaction().start(name, 0, readonly=True):
+        pool.init()
+    try:
+        Log = pool.get('spp.audit.log')
+    except KeyError:
+        raise DatabaseError(f"database '{name}' has no spp_audit: "
+            "there is no audit chain to verify")
+    from trytond.modules.spp_audit import chain
+    with Transaction().start(name, 0, readonly=True) as transaction:
+        cursor = transaction.connection.cursor()
+        try:
+            verified = chain.verify(Log.rows(cursor))
+        except chain.Broken as broken:
+            return broken.position - 1, str(broken)
+        if not file:
+            return verified, None
+        table = Log.__table__()
+        with open(file, encoding='utf-8') as lines:
+            for number, line in enumerate(lines, 1):
+                copied = json.loads(line)
+                cursor.execute(*table.select(table.hash,
+                        where=table.position == copied['position']))
+                found = cursor.fetchone()
+                if not found:
+                    return verified, (f"entry {copied['position']} (line "
+                        f"{number} of {file}) is missing from the database")
+                if found[0] != copied['hash']:
+                    return verified, (f"entry {copied['position']} (line "
+                        f"{number} of {file}) has another hash in the "
+                        "database")
+    return verified, None
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('-c', '--config', action='append', default=[],
@@ -439,6 +484,13 @@ def main(argv=None):
         help="seconds since a task's pull before it counts as abandoned "
         "(default: [queue] requeue_after, 60)")
 
+    verify_parser = commands.add_parser('audit-verify',
+        help="verify the audit log's hash chain; exit 1 at a broken entry")
+    verify_parser.add_argument('name')
+    verify_parser.add_argument('--file',
+        help="the off-database copy ([spp_audit] file) to check against "
+        "the database")
+
     options = parser.parse_args(argv)
     configure(options.config)
     try:
@@ -459,6 +511,15 @@ def main(argv=None):
             copy(options.source, options.target)
         elif options.command == 'exists':
             return 0 if exists(options.name) else 1
+        elif options.command == 'audit-verify':
+            verified, problem = audit_verify(options.name, options.file)
+            if problem:
+                print(f"Database '{options.name}': the audit chain is "
+                    f"broken at {problem}; the {verified} entries before "
+                    "it hold.")
+                return 1
+            print(f"Database '{options.name}': the audit chain holds "
+                f"({verified} entries).")
         elif options.command == 'requeue':
             ids = requeue(options.name, options.grace)
             print(f"Database '{options.name}': requeued "

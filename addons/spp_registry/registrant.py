@@ -352,6 +352,12 @@ class Party(metaclass=PoolMeta):
                 })
 
     @classmethod
+    def registry_imported(cls, result, filename):
+        """Called once a file's households are written (an ImportResult).
+
+        An extension point: the audit trail records the import here."""
+
+    @classmethod
     def disable(cls, parties, reason):
         "Disable registrants with a reason, recording when and by whom."
         if not reason or not reason.strip():

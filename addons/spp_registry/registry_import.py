@@ -20,6 +20,8 @@ import csv
 import io
 from dataclasses import dataclass, field
 
+from trytond.pool import Pool
+
 from . import registry_import_bulk
 from . import registry_import_plan as plan_
 from . import registry_import_read as read
@@ -114,6 +116,7 @@ def import_registrants(data, filename=None, skip_invalid=False,
         households, plan.reference, batch_size)
     result.households = len(households)
     result.individuals = sum(len(h.members) for h in households)
+    Pool().get('party.party').registry_imported(result, filename)
     return result
 
 

@@ -1,0 +1,281 @@
+"""The audit log: append-only, hash-chained entries (see chain.py).
+
+Entries are never created through the ORM: the recorder gathers them during
+a transaction and `append()` inserts them in one statement when it commits,
+under a lock that keeps the chain in commit order. Nobody writes or deletes
+an entry: not through the client or RPC (the model refuses and no group has
+the permission), not by SQL on PostgreSQL (a trigger refuses UPDATE, DELETE
+and TRUNCATE)."""
+import datetime as dt
+
+from sql.operators import Like
+
+from trytond import backend
+from trytond.i18n import gettext
+from trytond.model import Index, ModelSQL, ModelView, Unique, fields
+from trytond.model.exceptions import AccessError
+from trytond.pool import Pool
+from trytond.transaction import Transaction
+
+from . import chain
+from .recorder import dumps, recorder
+
+# Any constant: the key of the PostgreSQL advisory lock of the chain.
+CHAIN_LOCK = 0x5350_4155  # "SPAU"
+CHANNELS = [
+    ('rpc', "Web Client or JSON-RPC"),
+    ('export', "Export"),
+    ('rest', "REST API"),
+    ('dci', "DCI"),
+    ('system', "Server (cron, worker, command line)"),
+    ]
+TRIGGER_FUNCTION = """
+CREATE OR REPLACE FUNCTION spp_audit_log_append_only() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'spp_audit_log is append-only: % refused', TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END
+$$ LANGUAGE plpgsql"""
+TRIGGER = """
+CREATE TRIGGER spp_audit_log_append_only
+    BEFORE UPDATE OR DELETE OR TRUNCATE ON spp_audit_log
+    FOR EACH STATEMENT EXECUTE FUNCTION spp_audit_log_append_only()"""
+
+
+def id_list(ids):
+    "Ids as the searchable text ',1,2,3,' (see Log.search_record)."
+    return ',' + ','.join(map(str, ids)) + ',' if ids else None
+
+
+class Log(ModelSQL, ModelView):
+    "Audit Entry"
+    __name__ = 'spp.audit.log'
+
+    position = fields.Integer("Position", readonly=True, required=True,
+        help="The entry's place in the hash chain.")
+    timestamp = fields.Timestamp("Time", readonly=True, required=True)
+    user = fields.Many2One('res.user', "User", readonly=True,
+        ondelete='RESTRICT')
+    api_client = fields.Integer("API Client ID", readonly=True)
+    channel = fields.Selection(CHANNELS, "Channel", readonly=True)
+    request_id = fields.Char("Request ID", readonly=True)
+    model = fields.Char("Model", readonly=True)
+    model_string = fields.Function(
+        fields.Char("Record Type"), 'get_model_string')
+    record_id = fields.Integer("Record ID", readonly=True)
+    records = fields.Text("Record IDs", readonly=True)
+    record = fields.Function(fields.Integer("Record"),
+        'get_record', searcher='search_record')
+    resource = fields.Function(fields.Reference("Resource",
+            selection='get_models'), 'get_resource')
+    count = fields.Integer("Count", readonly=True,
+        help="How many records the action touched or the read returned.")
+    action = fields.Char("Action", readonly=True)
+    changes = fields.Text("Changes", readonly=True,
+        help="Each changed field: [old value, new value].")
+    query = fields.Text("Query", readonly=True)
+    details = fields.Text("Details", readonly=True)
+    hash = fields.Char("Hash", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('position_unique', Unique(t, t.position),
+                'spp_audit.msg_log_position_unique'),
+            ]
+        cls._sql_indexes.update({
+                Index(t, (t.model, Index.Equality()),
+                    (t.record_id, Index.Equality())),
+                Index(t, (t.user, Index.Equality()),
+                    (t.timestamp, Index.Range())),
+                Index(t, (t.timestamp, Index.Range())),
+                })
+        cls._order = [('position', 'DESC'), ('id', 'DESC')]
+
+    @classmethod
+    def __register__(cls, module):
+        super().__register__(module)
+        cursor = Transaction().connection.cursor()
+        if backend.name == 'postgresql':
+            cursor.execute(TRIGGER_FUNCTION)
+            cursor.execute('DROP TRIGGER IF EXISTS spp_audit_log_append_only '
+                'ON spp_audit_log')
+            cursor.execute(TRIGGER)
+
+    @classmethod
+    def create(cls, vlist):
+        if vlist:
+            raise AccessError(gettext('spp_audit.msg_log_append_only'))
+        return []
+
+    @classmethod
+    def write(cls, *args):
+        if any(args[::2]):
+            raise AccessError(gettext('spp_audit.msg_log_append_only'))
+
+    @classmethod
+    def delete(cls, entries):
+        if entries:
+            raise AccessError(gettext('spp_audit.msg_log_append_only'))
+
+    @classmethod
+    def copy(cls, entries, default=None):
+        if entries:
+            raise AccessError(gettext('spp_audit.msg_log_append_only'))
+        return []
+
+    def get_rec_name(self, name):
+        return f"#{self.position} {self.action} {self.model_string or ''}"
+
+    @classmethod
+    def get_models(cls):
+        return [(None, '')] + Pool().get('ir.model').get_name_items()
+
+    @classmethod
+    def get_model_string(cls, entries, name):
+        strings = dict(Pool().get('ir.model').get_name_items())
+        return {e.id: strings.get(e.model, e.model) for e in entries}
+
+    def get_record(self, name):
+        return self.record_id
+
+    def get_resource(self, name):
+        if self.model and self.record_id:
+            try:
+                Pool().get(self.model)
+            except KeyError:
+                return None
+            return f'{self.model},{self.record_id}'
+
+    @classmethod
+    def search_record(cls, name, clause):
+        "Entries about one record: as their record or among their ids."
+        _, operator, value = clause[:3]
+        if operator != '=' or not isinstance(value, int):
+            return [('record_id', operator, value)]
+        table = cls.__table__()
+        query = table.select(table.id, where=(table.record_id == value)
+            | Like(table.records, f'%,{value},%'))
+        return [('id', 'in', query)]
+
+    @classmethod
+    def append(cls, entries):
+        """Insert entries (dicts) at the end of the chain, in one statement.
+
+        Called when their transaction commits; returns them with their
+        position and hash."""
+        table = cls.__table__()
+        transaction = Transaction()
+        cursor = transaction.connection.cursor()
+        head = table.select(table.position, table.hash,
+            order_by=[table.position.desc], limit=1)
+        if backend.name == 'postgresql':
+            # Held until commit: the next transaction chains after this one.
+            cursor.execute('SELECT pg_advisory_xact_lock(%s)', (CHAIN_LOCK,))
+            # The transaction's snapshot (repeatable read) predates the
+            # entries committed while it waited: read the head afresh.
+            database = transaction.database
+            connection = database.get_connection(readonly=True)
+            try:
+                fresh = connection.cursor()
+                fresh.execute(*head)
+                last = fresh.fetchone()
+                connection.rollback()
+            finally:
+                database.put_connection(connection)
+        else:
+            cursor.execute(*head)
+            last = cursor.fetchone()
+        position, previous = last if last else (0, chain.GENESIS)
+        now = dt.datetime.now()
+        rows = []
+        for entry in entries:
+            position += 1
+            entry['position'] = position
+            values = [entry.get(c) for c in chain.COLUMNS]
+            previous = entry['hash'] = chain.entry_hash(previous, values)
+            rows.append(values + [previous, 0, now])
+        columns = [getattr(table, c) for c in chain.COLUMNS] + [
+            table.hash, table.create_uid, table.create_date]
+        for start in range(0, len(rows), 1000):
+            cursor.execute(*table.insert(columns, rows[start:start + 1000]))
+        return entries
+
+    @classmethod
+    def flush(cls):
+        """Write the current transaction's pending entries now.
+
+        What a commit does; for tests, which roll their transactions back,
+        and for readers that need the entries before the commit."""
+        recorder().commit(Transaction())
+
+    @classmethod
+    def rows(cls, cursor, start=1):
+        "The chain's rows (COLUMNS..., hash) from position `start` on."
+        table = cls.__table__()
+        cursor.execute(*table.select(
+                *[getattr(table, c) for c in chain.COLUMNS], table.hash,
+                where=table.position >= start,
+                order_by=[table.position.asc]))
+        while True:
+            batch = cursor.fetchmany(10000)
+            if not batch:
+                return
+            yield from batch
+
+    # The entries of the audited models, written by the mixin (audited.py)
+    # and by the addons' named actions.
+
+    @classmethod
+    def config(cls, model):
+        return Pool().get('spp.audit.rule').config(model)
+
+    @classmethod
+    def record_access(cls, model, ids, query=None, count=None,
+            fields=None, channel=None):
+        """Record that the caller received records of `model`.
+
+        One entry for the whole answer: the ids, how many, and the query
+        or the fields read; nothing when the model's access is not audited."""
+        config = cls.config(model)
+        if not config or not config['access']:
+            return
+        ids = sorted({int(i) for i in ids if i is not None and int(i) >= 0})
+        entry = {
+            'model': model, 'action': 'access',
+            'record_id': ids[0] if len(ids) == 1 else None,
+            'records': id_list(ids),
+            'count': len(ids) if count is None else count,
+            'query': dumps(query),
+            'details': dumps({'fields': sorted(fields)} if fields else None),
+            }
+        if channel:
+            entry['channel'] = channel
+        recorder().add(**entry)
+
+    @classmethod
+    def record_action(cls, model, ids, action, details=None, count=None):
+        """Record a named lifecycle action on records of `model`.
+
+        Bulk operations pass their parameters and counts in `details`: one
+        entry per operation, however many rows it touched."""
+        config = cls.config(model)
+        if not config or action not in config['actions']:
+            return
+        ids = sorted({int(i) for i in ids})
+        recorder().add(
+            model=model, action=action,
+            record_id=ids[0] if len(ids) == 1 else None,
+            records=id_list(ids) if len(ids) > 1 else None,
+            count=len(ids) if count is None else count,
+            details=dumps(details))
+
+    @classmethod
+    def record_changes(cls, model, action, changes_by_id):
+        "Record one create, write or delete entry per record."
+        add = recorder().add_changes
+        for record_id, changes in changes_by_id.items():
+            add(model, action, record_id, changes)
+
