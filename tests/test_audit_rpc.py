@@ -17,10 +17,11 @@ def server(template_database, tmp_path_factory):
     "One server with every addon, its audit copy in a file."
     with shared_lock(template_key()):
         database = template_database.copy('audit')
-    audit_file = tmp_path_factory.mktemp('audit') / 'audit.jsonl'
-    with running_server(database,
-            extra_config=f'[spp_audit]\nfile = {audit_file}\n') as server:
-        server.audit_file = audit_file
+    audit_dir = tmp_path_factory.mktemp('audit')
+    with running_server(database, extra_config=(
+                f'[spp_audit]\nfile = {audit_dir / "audit.jsonl"}\n')
+            ) as server:
+        server.audit_files = lambda: sorted(audit_dir.glob('audit-*.jsonl'))
         yield server
     database.drop()
 
@@ -134,7 +135,9 @@ def test_file_copy_holds_ids_only(server, people):
     "The file copy names the records by id: no names, no ID numbers"
     as_user(server, people, 'audit_reg', 'party.party.read',
         [people['person']], ['name'])
-    text = server.audit_file.read_text()
+    files = server.audit_files()
+    assert files, "one file per day"
+    text = ''.join(f.read_text() for f in files)
     lines = [json.loads(line) for line in text.splitlines()]
     assert any(e['action'] == 'access' and people['person'] in e['records']
         for e in lines)
@@ -145,5 +148,32 @@ def test_file_copy_holds_ids_only(server, people):
 def test_chain_verifies_from_the_command_line(server, people):
     output = server.database.sppdb(
         'audit-verify', server.database.name, '--file',
-        str(server.audit_file))
+        *map(str, server.audit_files()))
     assert 'the audit chain holds' in output, output
+
+
+def tamper(database, statement):
+    "Run `statement` on the database behind the application's back."
+    if database.uri.startswith('postgresql'):
+        import psycopg
+        with psycopg.connect(database.conninfo, autocommit=True) as conn:
+            # As a superuser could: with the triggers off.
+            conn.execute("SET session_replication_role = replica")
+            conn.execute(statement)
+    else:
+        import sqlite3
+        conn = sqlite3.connect(database.path / f'{database.name}.sqlite')
+        with conn:
+            conn.execute(statement)
+        conn.close()
+
+
+def test_tampering_is_found_with_its_position(server, people):
+    "Changed behind the application's back, the chain names the entry (last)"
+    database = server.database
+    tamper(database, "UPDATE spp_audit_log SET changes = "
+        "'{\"given_name\":[null,\"Eve\"]}' WHERE position = 3")
+    with pytest.raises(ServerError) as broken:
+        database.sppdb('audit-verify', database.name)
+    assert 'broken at entry 3' in str(broken.value), broken.value
+    assert 'the 2 entries before it hold' in str(broken.value)

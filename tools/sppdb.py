@@ -25,7 +25,7 @@ Command line (run with the project's virtualenv python)::
     sppdb.py load-demo NAME [--households N] [--seed S] [--users-file FILE]
     sppdb.py demo-users NAME --users-file FILE
     sppdb.py requeue NAME [--grace SECONDS]
-    sppdb.py audit-verify NAME [--file AUDIT_FILE]
+    sppdb.py audit-verify NAME [--file AUDIT_FILE...]
 """
 import argparse
 import hashlib
@@ -384,11 +384,11 @@ def requeue(name, grace=None, attempts=3):
                 raise
 
 
-def audit_verify(name, file=None):
-    """Walk the audit chain of NAME (spp_audit/chain.py); with `file`, also
-    check that each entry of the off-database copy is in the database with
-    the same hash (a removed tail of the chain shows there). Return
-    (entries verified, a problem or None)."""
+def audit_verify(name, files=()):
+    """Walk the audit chain of NAME (spp_audit/chain.py); with `files` (the
+    off-database copy, [spp_audit] file), also check that each of their
+    entries is in the database with the same hash: a removed tail of the
+    chain shows there. Return (entries verified, a problem or None)."""
     import json
 
     from trytond.pool import Pool
@@ -409,22 +409,21 @@ def audit_verify(name, file=None):
             verified = chain.verify(Log.rows(cursor))
         except chain.Broken as broken:
             return broken.position - 1, str(broken)
-        if not file:
-            return verified, None
         table = Log.__table__()
-        with open(file, encoding='utf-8') as lines:
-            for number, line in enumerate(lines, 1):
-                copied = json.loads(line)
-                cursor.execute(*table.select(table.hash,
-                        where=table.position == copied['position']))
-                found = cursor.fetchone()
-                if not found:
-                    return verified, (f"entry {copied['position']} (line "
-                        f"{number} of {file}) is missing from the database")
-                if found[0] != copied['hash']:
-                    return verified, (f"entry {copied['position']} (line "
-                        f"{number} of {file}) has another hash in the "
-                        "database")
+        for file in files or ():
+            with open(file, encoding='utf-8') as lines:
+                for number, line in enumerate(lines, 1):
+                    copied = json.loads(line)
+                    cursor.execute(*table.select(table.hash,
+                            where=table.position == copied['position']))
+                    found = cursor.fetchone()
+                    where = f"entry {copied['position']} (line {number} of "
+                    if not found:
+                        return verified, (
+                            f"{where}{file}) is missing from the database")
+                    if found[0] != copied['hash']:
+                        return verified, (
+                            f"{where}{file}) has another hash in the database")
     return verified, None
 
 
@@ -487,9 +486,9 @@ def main(argv=None):
     verify_parser = commands.add_parser('audit-verify',
         help="verify the audit log's hash chain; exit 1 at a broken entry")
     verify_parser.add_argument('name')
-    verify_parser.add_argument('--file',
-        help="the off-database copy ([spp_audit] file) to check against "
-        "the database")
+    verify_parser.add_argument('--file', nargs='+', dest='files',
+        metavar='FILE', help="the off-database copy ([spp_audit] file: "
+        "its daily files) to check against the database")
 
     options = parser.parse_args(argv)
     configure(options.config)
@@ -512,7 +511,7 @@ def main(argv=None):
         elif options.command == 'exists':
             return 0 if exists(options.name) else 1
         elif options.command == 'audit-verify':
-            verified, problem = audit_verify(options.name, options.file)
+            verified, problem = audit_verify(options.name, options.files)
             if problem:
                 print(f"Database '{options.name}': the audit chain is "
                     f"broken at {problem}; the {verified} entries before "

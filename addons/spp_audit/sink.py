@@ -1,16 +1,18 @@
 """The off-database copy of the audit log, configured in trytond.conf.
 
     [spp_audit]
-    file = /var/log/spp/audit.jsonl   # JSON lines, rotated at midnight
-    file_backups = 400                # days of rotated files kept
+    file = /var/log/spp/audit.jsonl   # JSON lines: audit-YYYY-MM-DD.jsonl
+    file_backups = 400                # days of files kept (default: all)
     syslog = /dev/log                 # or host:port (UDP)
 
 Being in the server's configuration, a database administrator cannot switch
 it off from inside the database. The copy holds ids, counts and the names of
 changed fields, never a value: no names, no ID numbers, no query text."""
+import datetime as dt
 import json
 import logging
 import logging.handlers
+from pathlib import Path
 
 from trytond import config
 
@@ -23,14 +25,65 @@ COPIED = ('position', 'hash', 'user', 'api_client', 'channel',
     'request_id', 'model', 'record_id', 'count', 'action')
 
 
+class DailyFile(logging.Handler):
+    """Lines appended to one file per day (UTC): `audit.jsonl` is written
+    as `audit-2026-12-07.jsonl`.
+
+    Every server process (gunicorn workers, the queue worker, cron) appends
+    to the same day's file; renaming a shared file at midnight, as
+    logging's rotating handlers do, would lose lines between processes.
+    `backups` days of files are kept (0: all)."""
+
+    def __init__(self, path, backups=0):
+        super().__init__()
+        self.path = Path(path)
+        self.backups = backups
+        self.day = self.stream = None
+
+    def day_path(self, day):
+        return self.path.with_name(
+            f'{self.path.stem}-{day.isoformat()}{self.path.suffix}')
+
+    def emit(self, record):
+        day = dt.datetime.now(dt.timezone.utc).date()
+        if day != self.day:
+            self.close_stream()
+            self.stream = open(self.day_path(day), 'a', encoding='utf-8')
+            self.day = day
+            self.remove_old(day)
+        self.stream.write(self.format(record) + '\n')
+        self.stream.flush()
+
+    def remove_old(self, day):
+        if not self.backups:
+            return
+        oldest = day - dt.timedelta(days=self.backups)
+        for old in self.path.parent.glob(
+                f'{self.path.stem}-*{self.path.suffix}'):
+            try:
+                old_day = dt.date.fromisoformat(
+                    old.stem[len(self.path.stem) + 1:])
+            except ValueError:
+                continue
+            if old_day < oldest:
+                old.unlink(missing_ok=True)
+
+    def close_stream(self):
+        if self.stream:
+            self.stream.close()
+            self.stream = None
+
+    def close(self):
+        self.close_stream()
+        super().close()
+
+
 def _configure():
     global _configured
     _configured = True
     path = config.get('spp_audit', 'file', default=None)
     if path:
-        handler = logging.handlers.TimedRotatingFileHandler(
-            path, when='midnight', utc=True, encoding='utf-8',
-            backupCount=config.getint(
+        handler = DailyFile(path, config.getint(
                 'spp_audit', 'file_backups', default=0))
         handler.setFormatter(logging.Formatter('%(message)s'))
         logger.addHandler(handler)
