@@ -151,7 +151,9 @@ def write_local_config(port):
         f"listen = {HOST}:{port}\n"
         f"root = {SAO}\n"
         "[spp_programs]\n"
-        "default_currency = PHP\n")
+        "default_currency = PHP\n"
+        "[spp_audit]\n"
+        f"file = {VAR / 'audit.jsonl'}\n")
     return local
 
 
