@@ -8,6 +8,7 @@ the permission), not by SQL on PostgreSQL (a trigger refuses UPDATE, DELETE
 and TRUNCATE)."""
 import datetime as dt
 
+from sql.functions import ToChar
 from sql.operators import Like
 
 from trytond import backend
@@ -59,9 +60,7 @@ class Log(ModelSQL, ModelView):
     api_client = fields.Integer("API Client ID", readonly=True)
     channel = fields.Selection(CHANNELS, "Channel", readonly=True)
     request_id = fields.Char("Request ID", readonly=True)
-    model = fields.Char("Model", readonly=True)
-    model_string = fields.Function(
-        fields.Char("Record Type"), 'get_model_string')
+    model = fields.Selection('get_models', "Record Type", readonly=True)
     record_id = fields.Integer("Record ID", readonly=True)
     records = fields.Text("Record IDs", readonly=True)
     record = fields.Function(fields.Integer("Record"),
@@ -127,16 +126,12 @@ class Log(ModelSQL, ModelView):
         return []
 
     def get_rec_name(self, name):
-        return f"#{self.position} {self.action} {self.model_string or ''}"
+        model = dict(self.get_models()).get(self.model, self.model)
+        return f"#{self.position} {self.action} {model or ''}"
 
     @classmethod
     def get_models(cls):
         return [(None, '')] + Pool().get('ir.model').get_name_items()
-
-    @classmethod
-    def get_model_string(cls, entries, name):
-        strings = dict(Pool().get('ir.model').get_name_items())
-        return {e.id: strings.get(e.model, e.model) for e in entries}
 
     def get_record(self, name):
         return self.record_id
@@ -213,17 +208,32 @@ class Log(ModelSQL, ModelView):
 
     @classmethod
     def rows(cls, cursor, start=1):
-        "The chain's rows (COLUMNS..., hash) from position `start` on."
+        """The chain's rows (COLUMNS..., hash) from position `start` on.
+
+        On PostgreSQL through a server-side cursor (the client holds one
+        batch, not the whole log) with the timestamp already as the text
+        that is hashed (chain.timestamp_text), in the binary protocol."""
         table = cls.__table__()
-        cursor.execute(*table.select(
-                *[getattr(table, c) for c in chain.COLUMNS], table.hash,
-                where=table.position >= start,
-                order_by=[table.position.asc]))
-        while True:
-            batch = cursor.fetchmany(10000)
-            if not batch:
-                return
-            yield from batch
+        columns = [getattr(table, c) for c in chain.COLUMNS]
+        if backend.name == 'postgresql':
+            columns[1] = ToChar(table.timestamp, 'YYYY-MM-DD HH24:MI:SS.US')
+            cursor = cursor.connection.cursor(name='spp_audit_chain_rows')
+        query = table.select(*columns, table.hash,
+            where=table.position >= start,
+            order_by=[table.position.asc])
+        try:
+            if backend.name == 'postgresql':
+                cursor.execute(*query, binary=True)
+            else:
+                cursor.execute(*query)
+            while True:
+                batch = cursor.fetchmany(20000)
+                if not batch:
+                    return
+                yield from batch
+        finally:
+            if backend.name == 'postgresql':
+                cursor.close()
 
     # The entries of the audited models, written by the mixin (audited.py)
     # and by the addons' named actions.
