@@ -327,6 +327,16 @@ class Log(ModelSQL, ModelView):
         cursor = Transaction().connection.cursor()
         cursor.execute(*table.insert(columns, values))
 
+    @classmethod
+    def served(cls, model, ids, query=None, count=None):
+        """What a call answered: the `ids` of `model` its answer holds, the
+        `query` that found them and, if not len(ids), how many.
+
+        Called once per call and model, in the call's transaction, with the
+        call's client and request id in the context (spp_api_client,
+        spp_request_id). Nothing is done here: it is where an addon
+        (spp_audit) records who received which registrants."""
+
 
 class IssueKeyShow(ModelView):
     "API Key"

@@ -30,7 +30,8 @@ from .dci_query import QueryFault, compile_query, compile_sort
 from .dci_signature import sign_envelope
 from .dci_token import authenticate_dci
 from .handlers import ApiError, Scope
-from .routes import PREFIX, has_model, json_response, write_log
+from .routes import (
+    PREFIX, audit_context, has_model, json_response, write_log)
 
 logger = logging.getLogger(__name__)
 PATH = '/registry/sync/search'
@@ -190,6 +191,29 @@ def item_response(scope, reference_id, records, page_size, page_number,
         }
 
 
+def searched(items):
+    "The criteria of search requests (the query that found an answer)."
+    result = []
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict):
+            continue
+        criteria = item.get('search_criteria')
+        result.append({'reference_id': item.get('reference_id'), **{
+                    k: v for k, v in (criteria.items()
+                        if isinstance(criteria, dict) else ())
+                    if k in {'query_type', 'query', 'response_entity',
+                        'sort', 'pagination'}}})
+    return result
+
+
+def served(pool, scope, endpoint, items):
+    "Tell spp.api.log what the answer to search requests holds."
+    Log = pool.get('spp.api.log')
+    query = {'endpoint': f'POST {endpoint}', 'search': searched(items)}
+    for model, ids in scope.served.items():
+        Log.served(model, ids, query=query)
+
+
 def pagination(value):
     if value is None:
         return MAX_PAGE_SIZE, 1
@@ -267,9 +291,13 @@ def sync_search(request, pool, log):
                         header_of(envelope), 'rjct', 0, 0, error.code,
                         error.message)})
         check_sender(pool, client, header, envelope)
-        with Transaction().set_user(client['user']):
-            responses = search_responses(Scope(client),
-                envelope['message']['search_request'])
+        scope = Scope(client)
+        items = envelope['message']['search_request']
+        with Transaction().set_user(client['user']), \
+                Transaction().set_context(
+                    audit_context(client, log, 'dci')):
+            responses = search_responses(scope, items)
+            served(pool, scope, PATH, items)
         return 200, on_search_envelope(header,
             envelope['message']['transaction_id'], uuid.uuid4().hex,
             responses)

@@ -33,6 +33,7 @@ from .dci_signature import sign_envelope
 from .dci_status import find_transactions, status_envelope
 from .dci_token import authenticate_dci
 from .handlers import ApiError
+from .routes import audit_context
 
 SEARCH_PATH = '/registry/search'
 STATUS_PATH = '/registry/txn/status'
@@ -111,16 +112,22 @@ def receive(request, pool, log, action):
             return err(error.status, error.code, error.message)
         correlation_id = uuid.uuid4().hex
         try:
-            pool.get('spp.dci.transaction').receive({
-                    'kind': 'search' if action == 'search' else 'txn-status',
-                    'client': client['id'],
-                    'sender': sender['id'],
-                    'transaction_id': envelope['message']['transaction_id'],
-                    'message_id': header['message_id'],
-                    'correlation_id': correlation_id,
-                    'callback_url': url,
-                    'request': json.dumps(envelope, ensure_ascii=False),
-                    })
+            # The queued answer runs in this context: its audit entry
+            # names this call's client and request id (X-Request-Id).
+            with Transaction().set_context(
+                    audit_context(client, log, 'dci')):
+                pool.get('spp.dci.transaction').receive({
+                        'kind': ('search' if action == 'search'
+                            else 'txn-status'),
+                        'client': client['id'],
+                        'sender': sender['id'],
+                        'transaction_id': (
+                            envelope['message']['transaction_id']),
+                        'message_id': header['message_id'],
+                        'correlation_id': correlation_id,
+                        'callback_url': url,
+                        'request': json.dumps(envelope, ensure_ascii=False),
+                        })
         except (SQLConstraintError, backend.DatabaseIntegrityError):
             # The same message received concurrently: the unique key on
             # (sender, message_id) let one of them through.

@@ -11,7 +11,7 @@ import uuid
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 
-from .dci import on_search_envelope, search_responses
+from .dci import on_search_envelope, search_responses, served
 from .dci_envelope import now_iso, response_header
 from .dci_signature import sign_envelope
 from .handlers import ApiError, Scope
@@ -30,8 +30,12 @@ def answer_transaction(transaction):
             if client['revoked']:
                 responses = []
             else:
-                responses = search_responses(Scope(client),
-                    envelope['message']['search_request'])
+                scope = Scope(client)
+                items = envelope['message']['search_request']
+                responses = search_responses(scope, items)
+                # The context of the call that queued it: channel, client
+                # and request id (dci_async.receive).
+                served(Pool(), scope, '/registry/search', items)
             return on_search_envelope(header, transaction.transaction_id,
                 transaction.correlation_id, responses)
         return status_envelope(Pool(), client, header, envelope['message'],

@@ -77,6 +77,13 @@ class Scope:
         self.Identifier = pool.get('party.identifier')
         self.Area = pool.get('spp.area')
         self.Membership = pool.get('spp.group.membership')
+        # The records the answer holds, by model: spp.api.log.served()
+        # is told once per call (the audit trail's access entry).
+        self.served = {}
+
+    def serve(self, model, ids):
+        "Note that the answer holds these records of `model`."
+        self.served.setdefault(model, []).extend(ids)
 
     # -- restriction ---------------------------------------------------
     def area_domain(self, field='area'):
@@ -268,6 +275,7 @@ class Scope:
 
     def individual_dicts(self, rows):
         "API dicts of rows of `individual_rows()`."
+        self.serve('party.party', [r['id'] for r in rows])
         custom = (read_custom([r['id'] for r in rows])
             if has_custom_fields() else None)
         result = []
@@ -308,6 +316,9 @@ class Scope:
         members = {i: [] for i in ids}
         for membership in self.memberships([('group', 'in', ids)]):
             members[membership.pop('_group')].append(membership)
+        # Their members' names and codes are in the answer too.
+        self.serve('party.party', ids + [m['_individual']
+                for group in members.values() for m in group])
         custom = read_custom(ids) if has_custom_fields() else None
         result = [{
                 'code': r['code'],
@@ -343,6 +354,7 @@ class Scope:
         return [{
                 '_id': m.id,
                 '_group': m.group.id,
+                '_individual': m.individual.id,
                 'group': parties[m.group.id]['code'],
                 'individual': parties[m.individual.id]['code'],
                 'name': parties[m.individual.id]['name'] or '',

@@ -204,6 +204,7 @@ def list_memberships(scope, query, body):
     records = scope.memberships(domain, limit + 1, after)
 
     def serialise(rows):
+        scope.serve('spp.group.membership', [r['_id'] for r in rows])
         return [{k: v for k, v in r.items() if not k.startswith('_')}
             for r in rows]
     return 200, page(records, limit, serialise, last_id=lambda r: r['_id'])
@@ -233,6 +234,7 @@ def list_identifiers(scope, query, body):
         order=[('id', 'ASC')])
 
     def serialise(rows):
+        scope.serve('party.identifier', [r.id for r in rows])
         parties = {p['id']: p for p in scope.Party.read(
                 list({r.party.id for r in rows}),
                 ['code', 'registrant_type'])}

@@ -65,14 +65,22 @@ def _registrant(scope, handle):
     return None
 
 
-def _listing(Model, domain, query, serialise):
+def _listing(scope, Model, domain, query, serialise):
     limit, after = page_args(query)
     if domain is None:
         return 200, {'data': [], 'next_cursor': None}
     if after:
         domain = domain + [('id', '>', after)]
     records = Model.search(domain, limit=limit + 1, order=[('id', 'ASC')])
-    return 200, page(records, limit, serialise)
+    return 200, page(records, limit,
+        lambda rows: serialise(_served(scope, rows)))
+
+
+def _served(scope, records):
+    "The records, noted as held by the answer (Scope.serve)."
+    if records:
+        scope.serve(records[0].__name__, [r.id for r in records])
+    return records
 
 
 def _cycle_ref(cycle):
@@ -102,7 +110,7 @@ def _programs(records):
 
 def list_programs(scope, query, body):
     Program = Pool().get('spp.program')
-    return _listing(Program, _plain_filters(query), query, _programs)
+    return _listing(scope, Program, _plain_filters(query), query, _programs)
 
 
 def get_program(scope, query, body, code):
@@ -133,7 +141,7 @@ def list_program_memberships(scope, query, body):
     domain = _common_filters(scope, query)
     if domain is not None and query.get('program'):
         domain.append(('program.code', '=', query['program']))
-    return _listing(Membership, domain, query, _memberships)
+    return _listing(scope, Membership, domain, query, _memberships)
 
 
 def get_program_membership(scope, query, body, code, handle):
@@ -144,7 +152,7 @@ def get_program_membership(scope, query, body, code, handle):
             ('registrant', '=', party.id)], limit=1) if party else []
     if not records:
         raise not_found("program membership")
-    return 200, _memberships(records)[0]
+    return 200, _memberships(_served(scope, records))[0]
 
 
 def enrol(scope, query, body):
@@ -172,9 +180,10 @@ def enrol(scope, query, body):
             ('state', '=', 'enrolled'),
             ], limit=1)
     if existing:
-        return 200, _memberships(existing)[0]
+        return 200, _memberships(_served(scope, existing))[0]
     membership = Membership.add_manually(program, registrant)
-    return 201, _memberships([Membership(membership.id)])[0]
+    return 201, _memberships(_served(scope,
+            [Membership(membership.id)]))[0]
 
 
 # -- cycles ---------------------------------------------------------------
@@ -197,7 +206,7 @@ def list_cycles(scope, query, body):
     domain = _plain_filters(query)
     if query.get('program'):
         domain.append(('program.code', '=', query['program']))
-    return _listing(Cycle, domain, query, _cycles)
+    return _listing(scope, Cycle, domain, query, _cycles)
 
 
 def get_cycle(scope, query, body, ref):
@@ -254,8 +263,8 @@ def _cycle_record_filters(scope, query):
 
 def list_entitlements(scope, query, body):
     Entitlement = Pool().get('spp.entitlement')
-    return _listing(Entitlement, _cycle_record_filters(scope, query), query,
-        _entitlements)
+    return _listing(scope, Entitlement, _cycle_record_filters(scope, query),
+        query, _entitlements)
 
 
 def get_entitlement(scope, query, body, ref):
@@ -276,7 +285,7 @@ def get_entitlement(scope, query, body, ref):
     if not records:
         raise not_found("entitlement")
     live = [e for e in records if e.slot]
-    return 200, _entitlements([(live or records)[0]])[0]
+    return 200, _entitlements(_served(scope, [(live or records)[0]]))[0]
 
 
 # -- payments -------------------------------------------------------------
@@ -299,7 +308,7 @@ def _payments(records):
 
 def list_payments(scope, query, body):
     Payment = Pool().get('spp.payment')
-    return _listing(Payment, _cycle_record_filters(scope, query), query,
+    return _listing(scope, Payment, _cycle_record_filters(scope, query), query,
         _payments)
 
 
@@ -314,7 +323,7 @@ def _payment(scope, reference):
 
 
 def get_payment(scope, query, body, reference):
-    return 200, _payments([_payment(scope, reference)])[0]
+    return 200, _payments(_served(scope, [_payment(scope, reference)]))[0]
 
 
 def record_payment_status(scope, query, body, reference):
@@ -342,4 +351,4 @@ def record_payment_status(scope, query, body, reference):
         if 'already' in reason:
             raise ApiError(409, 'conflict', f"{reference}: {reason}.")
         raise ValidationFailure(f"{reference}: {reason}.")
-    return 200, _payments([Payment(payment.id)])[0]
+    return 200, _payments(_served(scope, [Payment(payment.id)]))[0]

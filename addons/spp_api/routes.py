@@ -124,21 +124,42 @@ def run_operation(pool, request, operation, path_args, log):
             for p in operation.path_params}
         body = read_body(request, operation.request)
         handler = getattr(operations, operation.handler)
+        scope = Scope(client)
+        Log = pool.get('spp.api.log')
         with Transaction().set_user(client['user']), \
-                Transaction().set_context(active_test=True):
+                Transaction().set_context(audit_context(client, log),
+                    active_test=True):
             try:
-                status, result = handler(Scope(client), query, body,
-                    **args)
+                status, result = handler(scope, query, body, **args)
             except UserError as error:
                 if operation.unique_ids and is_unique_refusal(error):
                     unique_refusals.record(client['id'],
                         *unique_refusal_limit())
                 raise
-        pool.get('spp.api.log').record([log_entry(request, log, status)])
+            found = served_query(operation, args, query, body)
+            for model, ids in scope.served.items():
+                Log.served(model, ids, query=found)
+        Log.record([log_entry(request, log, status)])
         return status, result
     result = transaction(request, pool)
     log['written'] = True
     return result
+
+
+def audit_context(client, log, channel='rest'):
+    "What the audit trail records of a call's changes and answers."
+    return {'spp_audit_channel': channel, 'spp_api_client': client['id'],
+        'spp_request_id': log['request_id']}
+
+
+def served_query(operation, args, query, body):
+    """What found an answer: the endpoint, its path and query parameters,
+    and a lookup's body (an ID, kept out of URLs); never a written body."""
+    params = {**args, **query}
+    if body and (operation.scope or '').endswith(':read'):
+        params.update(body)
+    return {'endpoint': f'{operation.method} {operation.path}',
+        'params': params}
 
 
 def log_entry(request, log, status):
