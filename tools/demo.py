@@ -35,7 +35,7 @@ ROOT = sppdb.ROOT
 VAR = ROOT / 'var'
 SAO = ROOT / 'sao'
 HOST = '127.0.0.1'
-MIN_PASSWORD_LENGTH = 8  # trytond's default [password] length
+MIN_PASSWORD_LENGTH = 12  # trytond.conf [password] length
 
 
 def fail(message):
