@@ -36,7 +36,7 @@ PASSWORDS = {
     'registrar': 'demo-Registrar-2', 'validator': 'demo-Validator-2',
     'manager': 'demo-Manager-2', 'approver': 'demo-Approver-2',
     'finance': 'demo-Finance-2', 'payments': 'demo-Payments-2',
-    'viewer': 'demo-Viewer-2'}
+    'viewer': 'demo-Viewer-2', 'auditor': 'demo-Auditor-2'}
 ERP_MENUS = {'Parties', 'Products', 'Currencies', 'Companies'}
 DOCS_IMG = Path(__file__).resolve().parent.parent / 'docs' / 'img'
 CASH_GRANT = "Family Cash Grant"
@@ -150,7 +150,9 @@ def test_each_user_sees_an_sp_mis_menu(browser, page, demo_server, user,
         assert {'Registry', 'Programs', 'Parties'} <= roots
     else:
         assert roots and not roots & ERP_MENUS, roots
-        assert roots <= {'Registry', 'Programs'}, roots
+        assert roots <= {'Registry', 'Programs', 'Audit'}, roots
+        # The audit log is the auditors' only.
+        assert ('Audit' in roots) == (user == 'auditor'), roots
     if user in {'manager', 'finance', 'payments'}:
         assert open_entry(page, 'Programs') == 'menu'
         entries = set(menu_texts(page))

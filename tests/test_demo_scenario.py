@@ -19,7 +19,7 @@ PASSWORDS = {
     'registrar': 'demo-Registrar-1', 'validator': 'demo-Validator-1',
     'manager': 'demo-Manager-1', 'approver': 'demo-Approver-1',
     'finance': 'demo-Finance-1', 'payments': 'demo-Payments-1',
-    'viewer': 'demo-Viewer-1'}
+    'viewer': 'demo-Viewer-1', 'auditor': 'demo-Auditor-1'}
 
 
 def use_database(database):

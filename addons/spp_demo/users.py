@@ -25,8 +25,13 @@ DEMO_USERS = [
         ['spp_entitlement.group_finance_validator'], None),
     ('payments', "Payment Officer", ['spp_payment.group_payment_officer'],
         None),
-    ('viewer', "Auditor (read only)",
+    ('viewer', "Registry Viewer (read only)",
         ['spp_registry.group_registry_viewer'], 'country'),
+    # The audit log, and the registry of the whole country to open a
+    # registrant's audit entries from its form.
+    ('auditor', "Auditor",
+        ['spp_audit.group_auditor', 'spp_registry.group_registry_viewer'],
+        'country'),
     ]
 DEMO_LOGINS = [login for login, *_ in DEMO_USERS]
 # The demo country's code (population.plan_areas) and its first region.
