@@ -14,8 +14,11 @@ class Party(AuditedModel, metaclass=PoolMeta):
     __name__ = 'party.party'
     _audit_access = True
     _audit_actions = ('disable', 'merge', 'import', 'detect_duplicates')
-    # Derived from the code and the name for sorting and matching.
-    _audit_ignored = ('code_alnum', 'code_digit', 'name_key')
+    # Derived: from the code and the name for sorting and matching, and the
+    # group indicators the registry recomputes from the memberships.
+    _audit_ignored = ('code_alnum', 'code_digit', 'name_key',
+        'member_count', 'child_count', 'elderly_count',
+        'disabled_member_count', 'female_head', 'multiple_groups')
 
     @classmethod
     def disable(cls, parties, reason):

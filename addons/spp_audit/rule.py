@@ -87,12 +87,23 @@ class Rule(ModelSQL, ModelView):
         return configs.get(model)
 
     @classmethod
+    def audited_models(cls):
+        "The names of the models an audit rule covers."
+        cls.config(None)
+        return sorted(cls._config_cache.get(None) or ())
+
+    @classmethod
     def audited_fields(cls, model, config, names=None):
         "The audited stored fields of `model`, among `names` if given."
         Model = Pool().get(model)
         if config['all_fields']:
+            # Every stored field but the lists of other records, which are
+            # audited as those records (a stored Dict or Binary has a `get`
+            # too: the test is the Function class, not the method).
             candidates = {n for n, f in Model._fields.items()
-                if not hasattr(f, 'get') and n not in UNAUDITED_FIELDS}
+                if not isinstance(f, fields.Function)
+                and f._type not in {'one2many', 'many2many'}
+                and n not in UNAUDITED_FIELDS}
         else:
             candidates = set(config['fields'])
         candidates -= set(getattr(Model, '_audit_ignored', ()))

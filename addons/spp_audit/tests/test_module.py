@@ -29,6 +29,9 @@ def family():
 class AuditTestCase(ModuleTestCase):
     "Audit trail"
     module = 'spp_audit'
+    # The generic checks cover the extensions of every addon it audits.
+    extras = ['spp_programs', 'spp_entitlement', 'spp_payment',
+        'spp_custom_field', 'spp_api']
 
     @with_transaction()
     def test_create_write_delete_entries(self):
@@ -125,6 +128,22 @@ class AuditTestCase(ModuleTestCase):
             with self.assertRaises(ValidationError, msg=values):
                 Rule.create([{'model': 'spp.area', **values}])
         Rule.create([{'model': 'spp.area', 'field_names': 'name\ncode'}])
+
+    @with_transaction()
+    def test_custom_values_are_audited(self):
+        "A stored Dict (custom field values) is audited with every field"
+        pool = Pool()
+        Party = pool.get('party.party')
+        CustomField = pool.get('spp.custom_field')
+        CustomField.create([{'name': 'meals', 'string': "Meals a Day",
+                    'applies_to': 'group', 'type_': 'integer'}])
+        group, _ = family()
+        entries()
+        Party.write([group], {'custom_values': {'meals': 2}})
+        entry, = entries(model='party.party', action='write',
+            record_id=group.id)
+        self.assertEqual(
+            json.loads(entry.changes)['custom_values'], [None, {'meals': 2}])
 
     @with_transaction()
     def test_named_action_disable(self):
