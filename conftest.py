@@ -33,11 +33,29 @@ class ScenarioFailure(Exception):
     pass
 
 
+def scenario_setup(test):
+    """trytond's doctest setup, on PostgreSQL after dropping the worker's
+    database if an earlier test left it: a scenario restores its cached
+    database by creating DB_NAME without dropping it first, and trytond's
+    own drop_db only sees the databases of its cached, filtered list."""
+    from trytond import backend
+    from trytond.tests.test_tryton import DB_NAME, doctest_setup, drop_db
+    from trytond.transaction import Transaction
+    if backend.name == 'postgresql':
+        backend.Database.clear_cache()
+        drop_db()
+        with Transaction().start(
+                None, 0, close=True, autocommit=True) as transaction:
+            transaction.connection.cursor().execute(
+                f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+    doctest_setup(test)
+
+
 class ScenarioItem(pytest.Item):
     def runtest(self):
         from trytond.backend import name as backend_name
         from trytond.tests.test_tryton import (
-            STRIP_DECIMAL, doctest_checker, doctest_setup, doctest_teardown)
+            STRIP_DECIMAL, doctest_checker, doctest_teardown)
         optionflags = (
             doctest.REPORT_ONLY_FIRST_FAILURE
             | doctest.ELLIPSIS
@@ -46,7 +64,7 @@ class ScenarioItem(pytest.Item):
             optionflags |= STRIP_DECIMAL
         suite = doctest.DocFileSuite(
             str(self.path), module_relative=False,
-            setUp=doctest_setup, tearDown=doctest_teardown,
+            setUp=scenario_setup, tearDown=doctest_teardown,
             encoding='utf-8', checker=doctest_checker,
             optionflags=optionflags)
         result = unittest.TestResult()

@@ -47,21 +47,37 @@ def test_trigger_refuses_rewrites(database, statement):
 
 
 def test_concurrent_commits_keep_one_chain(database):
-    "Transactions committing together chain one after the other"
+    """Transactions committing together chain one after the other: writes
+    in their own transaction, the reads of read-only transactions in a
+    short one of their own"""
     from trytond.modules.spp_audit import chain
     from trytond.pool import Pool
     from trytond.transaction import Transaction
     errors = []
 
+    def write(index):
+        for n in range(5):
+            with Transaction().start(database.name, 0) as transaction:
+                add_person(f"Concurrent {index}-{n}")
+                transaction.commit()
+
+    def read(index):
+        for n in range(5):
+            with Transaction().start(database.name, 0,
+                    readonly=True) as transaction:
+                Log = Pool(database.name).get('spp.audit.log')
+                Party = Pool(database.name).get('party.party')
+                parties = Party.search([], limit=3)
+                Log.record_access('party.party', [p.id for p in parties],
+                    query=[f'reader {index}-{n}'])
+                transaction.commit()
+
     def work(index):
         try:
-            for n in range(5):
-                with Transaction().start(database.name, 0) as transaction:
-                    add_person(f"Concurrent {index}-{n}")
-                    transaction.commit()
+            (read if index % 2 else write)(index)
         except Exception as error:  # reported below
             errors.append(error)
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -70,4 +86,7 @@ def test_concurrent_commits_keep_one_chain(database):
     with Transaction().start(database.name, 0, readonly=True) as transaction:
         Log = Pool(database.name).get('spp.audit.log')
         count = chain.verify(Log.rows(transaction.connection.cursor()))
-    assert count >= 21
+        reads = Log.search([('action', '=', 'access'),
+                ('query', 'like', '%reader %')], count=True)
+    assert count >= 31
+    assert reads == 15

@@ -7,7 +7,9 @@ an entry: not through the client or RPC (the model refuses and no group has
 the permission), not by SQL on PostgreSQL (a trigger refuses UPDATE, DELETE
 and TRUNCATE)."""
 import datetime as dt
+import itertools
 
+from psycopg import IsolationLevel
 from sql.functions import ToChar
 from sql.operators import Like
 
@@ -43,6 +45,16 @@ CREATE TRIGGER spp_audit_log_append_only
     FOR EACH STATEMENT EXECUTE FUNCTION spp_audit_log_append_only()"""
 
 
+ROWS_BATCH = 20000
+_cursors = itertools.count()
+
+
+def read_fields(names):
+    """The fields a read returned, without the client's bookkeeping
+    (`_timestamp`, `_write`...) and with `state:string` as `state`."""
+    return sorted({n.split(':', 1)[0] for n in names if not n.startswith('_')})
+
+
 def id_list(ids):
     "Ids as the searchable text ',1,2,3,' (see Log.search_record)."
     return ',' + ','.join(map(str, ids)) + ',' if ids else None
@@ -66,7 +78,7 @@ class Log(ModelSQL, ModelView):
     record = fields.Function(fields.Integer("Record"),
         'get_record', searcher='search_record')
     resource = fields.Function(fields.Reference("Resource",
-            selection='get_models'), 'get_resource')
+            selection='get_resource_models'), 'get_resource')
     count = fields.Integer("Count", readonly=True,
         help="How many records the action touched or the read returned.")
     action = fields.Char("Action", readonly=True)
@@ -133,15 +145,25 @@ class Log(ModelSQL, ModelView):
     def get_models(cls):
         return [(None, '')] + Pool().get('ir.model').get_name_items()
 
+    @classmethod
+    def get_resource_models(cls):
+        """The audited models the user may read: the client leaves out a
+        reference whose selection holds a model the user cannot read."""
+        pool = Pool()
+        Access = pool.get('ir.model.access')
+        Rule = pool.get('spp.audit.rule')
+        names = dict(pool.get('ir.model').get_name_items())
+        return [(None, '')] + sorted(
+            ((m, names.get(m, m)) for m in Rule.audited_models()
+                if Access.check(m, 'read', raise_exception=False)),
+            key=lambda item: item[1])
+
     def get_record(self, name):
         return self.record_id
 
     def get_resource(self, name):
-        if self.model and self.record_id:
-            try:
-                Pool().get(self.model)
-            except KeyError:
-                return None
+        if self.model and self.record_id and self.model in dict(
+                self.get_resource_models()):
             return f'{self.model},{self.record_id}'
 
     @classmethod
@@ -156,34 +178,32 @@ class Log(ModelSQL, ModelView):
         return [('id', 'in', query)]
 
     @classmethod
-    def append(cls, entries):
+    def append(cls, entries, cursor=None):
         """Insert entries (dicts) at the end of the chain, in one statement.
 
-        Called when their transaction commits; returns them with their
+        Called when their transaction commits, on its cursor, or with the
+        cursor of a read committed connection of their own (the entries of
+        a read-only transaction, see recorder.py); returns them with their
         position and hash."""
         table = cls.__table__()
-        transaction = Transaction()
-        cursor = transaction.connection.cursor()
+        own = cursor is not None
+        if not own:
+            cursor = Transaction().connection.cursor()
         head = table.select(table.position, table.hash,
             order_by=[table.position.desc], limit=1)
         if backend.name == 'postgresql':
             # Held until commit: the next transaction chains after this one.
             cursor.execute('SELECT pg_advisory_xact_lock(%s)', (CHAIN_LOCK,))
-            # The transaction's snapshot (repeatable read) predates the
-            # entries committed while it waited: read the head afresh.
-            database = transaction.database
-            connection = database.get_connection(readonly=True)
-            try:
-                fresh = connection.cursor()
-                fresh.execute(*head)
-                last = fresh.fetchone()
-                connection.rollback()
-            finally:
-                database.put_connection(connection)
-        else:
-            cursor.execute(*head)
-            last = cursor.fetchone()
-        position, previous = last if last else (0, chain.GENESIS)
+        cursor.execute(*head)
+        last = cursor.fetchone()
+        if backend.name == 'postgresql' and not own:
+            # The transaction's snapshot (repeatable read) may predate
+            # entries committed while it waited: read the committed head
+            # too. Its own earlier entries (a test's flush) are only in
+            # its snapshot.
+            last = max(last or (0,), cls._committed_head(head) or (0,))
+        position, previous = last if last and last[0] else (
+            0, chain.GENESIS)
         now = dt.datetime.now()
         rows = []
         for entry in entries:
@@ -197,6 +217,45 @@ class Log(ModelSQL, ModelView):
         for start in range(0, len(rows), 1000):
             cursor.execute(*table.insert(columns, rows[start:start + 1000]))
         return entries
+
+    @classmethod
+    def _committed_head(cls, head):
+        database = Transaction().database
+        connection = database.get_connection(readonly=True)
+        try:
+            cursor = connection.cursor()
+            cursor.execute(*head)
+            return cursor.fetchone()
+        finally:
+            connection.rollback()
+            database.put_connection(connection)
+
+    @classmethod
+    def append_committed(cls, entries):
+        """Append entries in a transaction of their own, committed here.
+
+        On PostgreSQL a bare read committed connection: after the lock each
+        statement sees what others committed, and a read-only call (most
+        REST and DCI calls) pays one short transaction, not a second
+        trytond transaction and a third connection."""
+        transaction = Transaction()
+        if backend.name != 'postgresql':
+            with transaction.new_transaction() as writer:
+                entries = cls.append(entries)
+                writer.commit()
+            return entries
+        database = transaction.database
+        connection = database.get_connection()
+        try:
+            connection.isolation_level = IsolationLevel.READ_COMMITTED
+            entries = cls.append(entries, cursor=connection.cursor())
+            connection.commit()
+            return entries
+        except Exception:
+            connection.rollback()
+            raise
+        finally:
+            database.put_connection(connection)
 
     @classmethod
     def flush(cls):
@@ -215,24 +274,25 @@ class Log(ModelSQL, ModelView):
         that is hashed (chain.timestamp_text), in the binary protocol."""
         table = cls.__table__()
         columns = [getattr(table, c) for c in chain.COLUMNS]
-        if backend.name == 'postgresql':
+        postgresql = backend.name == 'postgresql'
+        if postgresql:
             columns[1] = ToChar(table.timestamp, 'YYYY-MM-DD HH24:MI:SS.US')
-            cursor = cursor.connection.cursor(name='spp_audit_chain_rows')
         query = table.select(*columns, table.hash,
             where=table.position >= start,
             order_by=[table.position.asc])
+        if postgresql:
+            # Named after a counter: two walks may run in one transaction.
+            cursor = cursor.connection.cursor(
+                name=f'spp_audit_rows_{next(_cursors)}')
         try:
-            if backend.name == 'postgresql':
-                cursor.execute(*query, binary=True)
-            else:
-                cursor.execute(*query)
+            cursor.execute(*query, **({'binary': True} if postgresql else {}))
             while True:
-                batch = cursor.fetchmany(20000)
+                batch = cursor.fetchmany(ROWS_BATCH)
                 if not batch:
                     return
                 yield from batch
         finally:
-            if backend.name == 'postgresql':
+            if postgresql:
                 cursor.close()
 
     # The entries of the audited models, written by the mixin (audited.py)
@@ -259,7 +319,8 @@ class Log(ModelSQL, ModelView):
             'records': id_list(ids),
             'count': len(ids) if count is None else count,
             'query': dumps(query),
-            'details': dumps({'fields': sorted(fields)} if fields else None),
+            'details': dumps({'fields': read_fields(fields)} if fields
+                else None),
             }
         if channel:
             entry['channel'] = channel

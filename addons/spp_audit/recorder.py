@@ -119,9 +119,7 @@ class Recorder:
 
     def tpc_finish(self, transaction):
         if self.entries and transaction.readonly:
-            with Transaction().new_transaction() as writer:
-                self.written = self._write(writer)
-                writer.commit()
+            self.written = self._write(transaction, committed=True)
         if self.written:
             sink.emit(self.written)
         self.entries, self.written = [], []
@@ -130,7 +128,7 @@ class Recorder:
         self.entries, self.written = [], []
         self.changed.clear()
 
-    def _write(self, transaction):
+    def _write(self, transaction, committed=False):
         with Transaction().set_current_transaction(transaction), \
                 transaction.set_user(0):
             Log = Pool().get('spp.audit.log')
@@ -140,7 +138,11 @@ class Recorder:
                     entry['changes'] = dumps(entry['changes'] or None)
             entries = [e for e in entries
                 if e['action'] != 'write' or e.get('changes')]
-            return Log.append(entries) if entries else []
+            if not entries:
+                return []
+            if committed:
+                return Log.append_committed(entries)
+            return Log.append(entries)
 
 
 def recorder():
