@@ -11,6 +11,12 @@ import unittest
 
 import pytest
 
+# Audit entries sealed before each call returns, in this process and the
+# servers it starts: tests read positions at once, and no sealer thread
+# holds a connection to a database a test drops (test_audit_postgresql.py
+# tests the background sealing).
+os.environ.setdefault('TRYTOND_SPP_AUDIT__SEAL_DELAY', '0')
+
 # One database per xdist worker when tests run against PostgreSQL.
 _worker = os.environ.get('PYTEST_XDIST_WORKER')
 if _worker and os.environ.get('DB_NAME', ':memory:') != ':memory:':

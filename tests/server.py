@@ -151,6 +151,9 @@ class TestDatabase:
                 'TRYTOND_DATABASE__PATH': str(self.path),
                 'SPP_STATE_DIR': str(self.workdir / 'state'),
                 'PYTHONDONTWRITEBYTECODE': '1',
+                # Audit entries sealed before each call returns (see
+                # conftest.py).
+                'TRYTOND_SPP_AUDIT__SEAL_DELAY': '0',
                 })
         env.update(extra)
         return env

@@ -403,6 +403,9 @@ def audit_verify(name, files=()):
         raise DatabaseError(f"database '{name}' has no spp_audit: "
             "there is no audit chain to verify")
     from trytond.modules.spp_audit import chain
+    with Transaction().start(name, 0):
+        # What committed since the last seal (a crash in between) too.
+        Log.seal_committed()
     with Transaction().start(name, 0, readonly=True) as transaction:
         cursor = transaction.connection.cursor()
         try:

@@ -1,15 +1,17 @@
 """The audit log: append-only, hash-chained entries (see chain.py).
 
 Entries are never created through the ORM: the recorder gathers them during
-a transaction and `append()` inserts them in one statement when it commits,
-under a lock that keeps the chain in commit order. Nobody writes or deletes
-an entry: not through the client or RPC (the model refuses and no group has
-the permission), not by SQL on PostgreSQL (a trigger refuses UPDATE, DELETE
-and TRUNCATE)."""
-import datetime as dt
+a transaction and `append()` inserts them in one statement when it commits.
+The chain is sealed after the commit: `seal()` gives the committed entries
+that have none their position and hash, in the order it finds them, under
+a lock that only sealers take, so that transactions commit side by side
+instead of one after the other. Nobody writes or deletes an entry: not
+through the client or RPC (the model refuses and no group has the
+permission), not by SQL on PostgreSQL (a trigger refuses DELETE, TRUNCATE
+and every UPDATE but the sealing of an unsealed entry)."""
 import itertools
 
-from psycopg import IsolationLevel
+from sql import Null
 from sql.functions import ToChar
 from sql.operators import Like
 
@@ -20,11 +22,9 @@ from trytond.model.exceptions import AccessError
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 
-from . import chain
+from . import chain, seal
 from .recorder import dumps, recorder
 
-# Any constant: the key of the PostgreSQL advisory lock of the chain.
-CHAIN_LOCK = 0x5350_4155  # "SPAU"
 CHANNELS = [
     ('rpc', "Web Client or JSON-RPC"),
     ('export', "Export"),
@@ -32,17 +32,36 @@ CHANNELS = [
     ('dci', "DCI"),
     ('system', "Server (cron, worker, command line)"),
     ]
-TRIGGER_FUNCTION = """
+# The columns an UPDATE must leave alone: all but position and hash.
+_KEPT = ', '.join(f'{{0}}.{c}' for c in (
+        'id', 'timestamp', '"user"', 'api_client', 'channel', 'request_id',
+        'model', 'record_id', 'records', 'count', 'action', 'changes',
+        'query', 'details', 'create_uid', 'create_date', 'write_uid',
+        'write_date'))
+TRIGGER_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION spp_audit_log_append_only() RETURNS trigger AS $$
 BEGIN
+    IF TG_OP = 'UPDATE' AND OLD.position IS NULL AND OLD.hash IS NULL
+            AND NEW.position IS NOT NULL AND NEW.hash IS NOT NULL
+            AND ({_KEPT.format('NEW')})
+                IS NOT DISTINCT FROM ({_KEPT.format('OLD')}) THEN
+        RETURN NEW;
+    END IF;
     RAISE EXCEPTION 'spp_audit_log is append-only: % refused', TG_OP
         USING ERRCODE = 'insufficient_privilege';
 END
 $$ LANGUAGE plpgsql"""
-TRIGGER = """
+TRIGGERS = {
+    # Sealing is the only UPDATE, row by row; the rest is refused whole.
+    'spp_audit_log_seal_only': """
+CREATE TRIGGER spp_audit_log_seal_only
+    BEFORE UPDATE ON spp_audit_log
+    FOR EACH ROW EXECUTE FUNCTION spp_audit_log_append_only()""",
+    'spp_audit_log_append_only': """
 CREATE TRIGGER spp_audit_log_append_only
-    BEFORE UPDATE OR DELETE OR TRUNCATE ON spp_audit_log
-    FOR EACH STATEMENT EXECUTE FUNCTION spp_audit_log_append_only()"""
+    BEFORE DELETE OR TRUNCATE ON spp_audit_log
+    FOR EACH STATEMENT EXECUTE FUNCTION spp_audit_log_append_only()""",
+    }
 
 
 ROWS_BATCH = 20000
@@ -64,8 +83,9 @@ class Log(ModelSQL, ModelView):
     "Audit Entry"
     __name__ = 'spp.audit.log'
 
-    position = fields.Integer("Position", readonly=True, required=True,
-        help="The entry's place in the hash chain.")
+    position = fields.Integer("Position", readonly=True,
+        help="The entry's place in the hash chain, given when it is sealed "
+        "right after its transaction commits.")
     timestamp = fields.Timestamp("Time", readonly=True, required=True)
     user = fields.Many2One('res.user', "User", readonly=True,
         ondelete='RESTRICT')
@@ -102,6 +122,7 @@ class Log(ModelSQL, ModelView):
                 Index(t, (t.user, Index.Equality()),
                     (t.timestamp, Index.Range())),
                 Index(t, (t.timestamp, Index.Range())),
+                Index(t, (t.id, Index.Range()), where=t.position == Null),
                 })
         cls._order = [('position', 'DESC'), ('id', 'DESC')]
 
@@ -111,9 +132,10 @@ class Log(ModelSQL, ModelView):
         cursor = Transaction().connection.cursor()
         if backend.name == 'postgresql':
             cursor.execute(TRIGGER_FUNCTION)
-            cursor.execute('DROP TRIGGER IF EXISTS spp_audit_log_append_only '
-                'ON spp_audit_log')
-            cursor.execute(TRIGGER)
+            for name, trigger in TRIGGERS.items():
+                cursor.execute(
+                    f'DROP TRIGGER IF EXISTS {name} ON spp_audit_log')
+                cursor.execute(trigger)
 
     @classmethod
     def create(cls, vlist):
@@ -179,78 +201,38 @@ class Log(ModelSQL, ModelView):
 
     @classmethod
     def append(cls, entries, cursor=None):
-        """Insert entries (dicts) at the end of the chain, in one statement.
+        """Insert entries (dicts) unsealed, in one statement.
 
-        Called when their transaction commits, on its cursor, or with the
-        cursor of a read committed connection of their own (the entries of
-        a read-only transaction, see recorder.py); returns them with their
-        position and hash."""
+        Called when their transaction commits, on its cursor, or on the
+        cursor of a connection of their own (see append_committed)."""
         table = cls.__table__()
-        own = cursor is not None
-        if not own:
+        if cursor is None:
             cursor = Transaction().connection.cursor()
-        head = table.select(table.position, table.hash,
-            order_by=[table.position.desc], limit=1)
-        if backend.name == 'postgresql':
-            # Held until commit: the next transaction chains after this one.
-            cursor.execute('SELECT pg_advisory_xact_lock(%s)', (CHAIN_LOCK,))
-        cursor.execute(*head)
-        last = cursor.fetchone()
-        if backend.name == 'postgresql' and not own:
-            # The transaction's snapshot (repeatable read) may predate
-            # entries committed while it waited: read the committed head
-            # too. Its own earlier entries (a test's flush) are only in
-            # its snapshot.
-            last = max(last or (0,), cls._committed_head(head) or (0,))
-        position, previous = last if last and last[0] else (
-            0, chain.GENESIS)
-        now = dt.datetime.now()
-        rows = []
-        for entry in entries:
-            position += 1
-            entry['position'] = position
-            values = [entry.get(c) for c in chain.COLUMNS]
-            previous = entry['hash'] = chain.entry_hash(previous, values)
-            rows.append(values + [previous, 0, now])
-        columns = [getattr(table, c) for c in chain.COLUMNS] + [
-            table.hash, table.create_uid, table.create_date]
+        names = [c for c in chain.COLUMNS if c != 'position']
+        columns = [getattr(table, c) for c in names] + [
+            table.create_uid, table.create_date]
+        rows = [[e.get(c) for c in names] + [0, e['timestamp']]
+            for e in entries]
         for start in range(0, len(rows), 1000):
             cursor.execute(*table.insert(columns, rows[start:start + 1000]))
-        return entries
-
-    @classmethod
-    def _committed_head(cls, head):
-        database = Transaction().database
-        connection = database.get_connection(readonly=True)
-        try:
-            cursor = connection.cursor()
-            cursor.execute(*head)
-            return cursor.fetchone()
-        finally:
-            connection.rollback()
-            database.put_connection(connection)
 
     @classmethod
     def append_committed(cls, entries):
-        """Append entries in a transaction of their own, committed here.
-
-        On PostgreSQL a bare read committed connection: after the lock each
-        statement sees what others committed, and a read-only call (most
-        REST and DCI calls) pays one short transaction, not a second
-        trytond transaction and a third connection."""
+        """Append entries in a transaction of their own, committed here:
+        those of a read-only transaction (most REST and DCI calls), which
+        cannot insert. On PostgreSQL a bare connection, not a second
+        trytond transaction."""
         transaction = Transaction()
         if backend.name != 'postgresql':
             with transaction.new_transaction() as writer:
-                entries = cls.append(entries)
+                cls.append(entries)
                 writer.commit()
-            return entries
+            return
         database = transaction.database
         connection = database.get_connection()
         try:
-            connection.isolation_level = IsolationLevel.READ_COMMITTED
-            entries = cls.append(entries, cursor=connection.cursor())
+            cls.append(entries, cursor=connection.cursor())
             connection.commit()
-            return entries
         except Exception:
             connection.rollback()
             raise
@@ -258,12 +240,21 @@ class Log(ModelSQL, ModelView):
             database.put_connection(connection)
 
     @classmethod
-    def flush(cls):
-        """Write the current transaction's pending entries now.
+    def seal_committed(cls):
+        "Seal what has committed (seal.py); also the cron job's method."
+        return seal.seal_committed(Transaction().database.name)
 
-        What a commit does; for tests, which roll their transactions back,
-        and for readers that need the entries before the commit."""
+    @classmethod
+    def flush(cls):
+        """Append and seal the current transaction's pending entries in
+        it: what its commit would do, for tests, which roll their
+        transactions back."""
         recorder().commit(Transaction())
+        cursor = Transaction().connection.cursor()
+        if backend.name == 'postgresql':
+            cursor.execute('SELECT pg_advisory_xact_lock(%s)',
+                (seal.CHAIN_LOCK,))
+        seal.seal(cursor)
 
     @classmethod
     def rows(cls, cursor, start=1):

@@ -4,17 +4,22 @@ Entries are gathered in memory while a transaction runs and written in one
 INSERT when it commits (before the database commit, in the same transaction:
 what did not commit was not done, and what commits is logged or nothing
 commits). A read-only transaction (an RPC read) cannot insert: its access
-entries are written right after it, in a transaction of their own. The
-off-database copy (sink.py) is written once the entries are committed."""
+entries are written right after it, in a transaction of their own. Once
+committed, the entries are sealed into the chain and copied off the
+database (seal.py)."""
 import datetime as dt
 import json
+import logging
 import uuid
 from decimal import Decimal
 
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 
-from . import sink
+from . import seal
+
+logger = logging.getLogger(__name__)
+
 
 
 def json_value(value):
@@ -61,7 +66,7 @@ class Recorder:
     def __init__(self):
         self.entries = []
         self.request_id = uuid.uuid4().hex
-        self.written = []
+        self.appended = False
         # The create or write entry of each record, to merge later writes.
         self.changed = {}
 
@@ -111,7 +116,8 @@ class Recorder:
 
     def commit(self, transaction):
         if self.entries and not transaction.readonly:
-            self.written = self._write(transaction)
+            self._write(transaction)
+            self.appended = True
         self.changed.clear()
 
     def tpc_vote(self, transaction):
@@ -119,13 +125,19 @@ class Recorder:
 
     def tpc_finish(self, transaction):
         if self.entries and transaction.readonly:
-            self.written = self._write(transaction, committed=True)
-        if self.written:
-            sink.emit(self.written)
-        self.entries, self.written = [], []
+            self._write(transaction, committed=True)
+            self.appended = True
+        if self.appended:
+            try:
+                seal.committed(transaction.database.name)
+            except Exception:
+                # Committed all the same: the next sealer (cron at the
+                # latest) seals them.
+                logger.exception("audit entries committed, not sealed yet")
+        self.entries, self.appended = [], False
 
     def tpc_abort(self, transaction):
-        self.entries, self.written = [], []
+        self.entries, self.appended = [], False
         self.changed.clear()
 
     def _write(self, transaction, committed=False):
@@ -139,10 +151,11 @@ class Recorder:
             entries = [e for e in entries
                 if e['action'] != 'write' or e.get('changes')]
             if not entries:
-                return []
+                return
             if committed:
-                return Log.append_committed(entries)
-            return Log.append(entries)
+                Log.append_committed(entries)
+            else:
+                Log.append(entries)
 
 
 def recorder():

@@ -10,8 +10,10 @@ from . import chain
 
 
 def verify_chain():
-    "(entries that hold, the first Broken or None) for the current database."
+    """(entries that hold, the first Broken or None) for the current
+    database, after sealing what has committed."""
     Log = Pool().get('spp.audit.log')
+    Log.seal_committed()
     cursor = Transaction().connection.cursor()
     try:
         return chain.verify(Log.rows(cursor)), None
