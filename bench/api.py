@@ -62,12 +62,15 @@ def ensure_database(options):
     env = {**os.environ, 'TRYTOND_DATABASE__URI': options.uri}
     password = Path(tempfile.mkdtemp()) / 'pw'
     password.write_text(secrets.token_urlsafe(16) + '\n')
+    modules = ['spp_api'] + (
+        ['spp_audit'] if getattr(options, 'audit', 'off') == 'on' else [])
     command = [sys.executable, str(ROOT / 'tools' / 'sppdb.py'), 'ensure',
         options.database, '--password-file', str(password),
-        '--modules', 'spp_api']
+        '--modules', *modules]
     if options.reset:
         command.append('--reset')
-    log(f"database {options.database}: ensuring (spp_api and dependencies)")
+    log(f"database {options.database}: ensuring ({', '.join(modules)} "
+        "and dependencies)")
     subprocess.run(command, env=env, check=True, cwd=ROOT,
         stdout=subprocess.DEVNULL)
 
@@ -325,7 +328,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--uri', default=os.environ.get(
             'SPP_DATABASE_URI', 'postgresql://postgres@127.0.0.1:5432/'))
-    parser.add_argument('--database', default='bench_api')
+    parser.add_argument('--database', help="default: bench_api, "
+        "bench_api_audit with --audit on")
+    parser.add_argument('--audit', choices=['off', 'on'], default='off',
+        help="activate spp_audit too (its access entry of every call); "
+        "bench/audit.py compares both in one run")
     parser.add_argument('--reset', action='store_true')
     parser.add_argument('--size', type=int, default=100_000)
     parser.add_argument('--workers', type=int, default=4)
@@ -336,11 +343,14 @@ def main():
         help="requests/s offered in the fixed-rate runs (0: none)")
     parser.add_argument('--export-seconds', type=float, default=20)
     options = parser.parse_args()
+    options.database = options.database or (
+        'bench_api_audit' if options.audit == 'on' else 'bench_api')
 
     ensure_database(options)
     populate(options)
     key = make_client(options)
-    figures = {'size': options.size, 'workers': options.workers,
+    figures = {'size': options.size, 'audit': options.audit,
+        'workers': options.workers,
         'clients': options.clients, 'cpus': os.cpu_count()}
     with gunicorn(options) as port:
         log("warm-up")

@@ -5,6 +5,8 @@
     file_backups = 400                # days of files kept (default: all)
     syslog = /dev/log                 # or host:port (UDP)
 
+Entries are copied once sealed (seal.py), by the process that sealed them.
+
 Being in the server's configuration, a database administrator cannot switch
 it off from inside the database. The copy holds ids, counts and the names of
 changed fields, never a value: no names, no ID numbers, no query text."""
