@@ -116,8 +116,7 @@ class Recorder:
 
     def commit(self, transaction):
         if self.entries and not transaction.readonly:
-            self._write(transaction)
-            self.appended = True
+            self.appended |= self._write(transaction)
         self.changed.clear()
 
     def tpc_vote(self, transaction):
@@ -125,8 +124,7 @@ class Recorder:
 
     def tpc_finish(self, transaction):
         if self.entries and transaction.readonly:
-            self._write(transaction, committed=True)
-            self.appended = True
+            self.appended |= self._write(transaction, committed=True)
         if self.appended:
             try:
                 seal.committed(transaction.database.name)
@@ -141,6 +139,7 @@ class Recorder:
         self.changed.clear()
 
     def _write(self, transaction, committed=False):
+        "Append the pending entries; whether there were any."
         with Transaction().set_current_transaction(transaction), \
                 transaction.set_user(0):
             Log = Pool().get('spp.audit.log')
@@ -151,11 +150,12 @@ class Recorder:
             entries = [e for e in entries
                 if e['action'] != 'write' or e.get('changes')]
             if not entries:
-                return
+                return False
             if committed:
                 Log.append_committed(entries)
             else:
                 Log.append(entries)
+            return True
 
 
 def recorder():
