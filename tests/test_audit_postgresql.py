@@ -96,16 +96,21 @@ def test_concurrent_commits_keep_one_chain(database):
     assert reads == 15
 
 
+def insert_unsealed(cursor):
+    "An access entry as a transaction inserts it; its id."
+    cursor.execute("INSERT INTO spp_audit_log (timestamp, action, "
+        "model, create_uid, create_date) VALUES (now(), 'access', "
+        "'party.party', 0, now()) RETURNING id")
+    return cursor.fetchone()[0]
+
+
 def test_sealing_cannot_change_an_entry(database):
     "An unsealed entry gets its position and hash, and nothing else"
     import psycopg
     from trytond.transaction import Transaction
     with Transaction().start(database.name, 0) as transaction:
         cursor = transaction.connection.cursor()
-        cursor.execute("INSERT INTO spp_audit_log (timestamp, action, "
-            "model, create_uid, create_date) VALUES (now(), 'access', "
-            "'party.party', 0, now()) RETURNING id")
-        entry, = cursor.fetchone()
+        entry = insert_unsealed(cursor)
         with pytest.raises(psycopg.errors.InsufficientPrivilege,
                 match='append-only'):
             cursor.execute("UPDATE spp_audit_log SET position = -1, "
@@ -113,10 +118,7 @@ def test_sealing_cannot_change_an_entry(database):
         transaction.rollback()
     with Transaction().start(database.name, 0) as transaction:
         cursor = transaction.connection.cursor()
-        cursor.execute("INSERT INTO spp_audit_log (timestamp, action, "
-            "model, create_uid, create_date) VALUES (now(), 'access', "
-            "'party.party', 0, now()) RETURNING id")
-        entry, = cursor.fetchone()
+        entry = insert_unsealed(cursor)
         cursor.execute("UPDATE spp_audit_log SET position = -1, "
             "hash = 'x' WHERE id = %s", (entry,))
         cursor.execute("SELECT position FROM spp_audit_log WHERE id = %s",

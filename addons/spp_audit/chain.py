@@ -17,6 +17,8 @@ COLUMNS = (
     'position', 'timestamp', 'user', 'api_client', 'channel', 'request_id',
     'model', 'record_id', 'records', 'count', 'action', 'changes', 'query',
     'details')
+# What a transaction inserts: all but the position, given when sealed.
+INSERTED = COLUMNS[1:]
 GENESIS = '0' * 64
 _encode = json.JSONEncoder(
     ensure_ascii=False, separators=(',', ':'), check_circular=False).encode

@@ -173,18 +173,23 @@ class Log(ModelSQL, ModelView):
         Access = pool.get('ir.model.access')
         Rule = pool.get('spp.audit.rule')
         names = dict(pool.get('ir.model').get_name_items())
+        # The user's own rights, also where fields are computed unchecked.
+        with Transaction().set_context(_check_access=True):
+            readable = [m for m in Rule.audited_models()
+                if Access.check(m, 'read', raise_exception=False)]
         return [(None, '')] + sorted(
-            ((m, names.get(m, m)) for m in Rule.audited_models()
-                if Access.check(m, 'read', raise_exception=False)),
+            ((m, names.get(m, m)) for m in readable),
             key=lambda item: item[1])
 
     def get_record(self, name):
         return self.record_id
 
-    def get_resource(self, name):
-        if self.model and self.record_id and self.model in dict(
-                self.get_resource_models()):
-            return f'{self.model},{self.record_id}'
+    @classmethod
+    def get_resource(cls, entries, name):
+        readable = dict(cls.get_resource_models())
+        return {e.id: f'{e.model},{e.record_id}'
+            if e.model and e.model in readable and e.record_id else None
+            for e in entries}
 
     @classmethod
     def search_record(cls, name, clause):
@@ -206,7 +211,7 @@ class Log(ModelSQL, ModelView):
         table = cls.__table__()
         if cursor is None:
             cursor = Transaction().connection.cursor()
-        names = [c for c in chain.COLUMNS if c != 'position']
+        names = chain.INSERTED
         columns = [getattr(table, c) for c in names] + [
             table.create_uid, table.create_date]
         rows = [[e.get(c) for c in names] + [0, e['timestamp']]

@@ -38,7 +38,7 @@ def seal(cursor):
     the order of their ids, after the chain's head; return them (dicts of
     chain.COLUMNS, hash and id). The caller holds the sealers' lock."""
     table = Table('spp_audit_log')
-    names = [c for c in chain.COLUMNS if c != 'position']
+    names = chain.INSERTED
     cursor.execute(*table.select(table.id,
             *(getattr(table, c) for c in names),
             where=table.position == Null, order_by=[table.id.asc]))

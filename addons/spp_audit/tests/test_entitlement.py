@@ -157,4 +157,33 @@ class EntitlementAuditTestCase(SpineAuditTestCase):
                     {'amount': Decimal(1)})
 
 
+    @with_transaction()
+    def test_resource_only_of_readable_models(self):
+        """An entry links to its record only for a user who may read that
+        model: the client would drop the whole link field otherwise, and
+        the link must not name records of models the user cannot open"""
+        pool = Pool()
+        Log = pool.get('spp.audit.log')
+        Rule = pool.get('spp.audit.rule')
+        Access = pool.get('ir.model.access')
+        auditor = create_user('auditor', 'spp_audit.group_auditor')
+        with Transaction().set_user(auditor.id), \
+                Transaction().set_context(_check_access=True):
+            hidden = [m for m in Rule.audited_models()
+                if not Access.check(m, 'read', raise_exception=False)]
+        self.assertIn('spp.registry.duplicate', hidden)
+        Log.record_access('party.party', [1])
+        Log.record_changes('spp.registry.duplicate', 'write',
+            {1: {'state': ['open', 'dismissed']}})
+        Log.flush()
+        with Transaction().set_user(auditor.id), \
+                Transaction().set_context(_check_access=True):
+            resources = {e.model: str(e.resource) if e.resource else None
+                for e in Log.search([('record_id', '=', 1)])}
+            selection = dict(Log.get_resource_models())
+        self.assertEqual(resources['party.party'], 'party.party,1')
+        self.assertIsNone(resources['spp.registry.duplicate'])
+        self.assertNotIn('spp.registry.duplicate', selection)
+
+
 del SpineAuditTestCase
