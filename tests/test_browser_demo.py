@@ -33,7 +33,8 @@ from .conftest import copy_log
 from .server import TestDatabase, running_server
 
 PASSWORDS = {
-    'registrar': 'demo-Registrar-2', 'validator': 'demo-Validator-2',
+    'registrar': 'demo-Registrar-2', 'checker': 'demo-Checker-2',
+    'validator': 'demo-Validator-2',
     'manager': 'demo-Manager-2', 'approver': 'demo-Approver-2',
     'finance': 'demo-Finance-2', 'payments': 'demo-Payments-2',
     'viewer': 'demo-Viewer-2', 'auditor': 'demo-Auditor-2'}
@@ -150,7 +151,11 @@ def test_each_user_sees_an_sp_mis_menu(browser, page, demo_server, user,
         assert {'Registry', 'Programs', 'Parties'} <= roots
     else:
         assert roots and not roots & ERP_MENUS, roots
-        assert roots <= {'Registry', 'Programs', 'Audit'}, roots
+        assert roots <= {'Registry', 'Programs', 'Audit',
+            'Change Requests'}, roots
+        # Change requests are the registrar's and their checker's.
+        assert ('Change Requests' in roots) == (
+            user in {'registrar', 'checker'}), roots
         # The audit log is the auditors' only.
         assert ('Audit' in roots) == (user == 'auditor'), roots
     if user in {'manager', 'finance', 'payments'}:

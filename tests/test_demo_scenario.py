@@ -16,7 +16,8 @@ import pytest
 from .server import TOOLS, ServerError, TestDatabase, unique_name
 
 PASSWORDS = {
-    'registrar': 'demo-Registrar-1', 'validator': 'demo-Validator-1',
+    'registrar': 'demo-Registrar-1', 'checker': 'demo-Checker-1',
+    'validator': 'demo-Validator-1',
     'manager': 'demo-Manager-1', 'approver': 'demo-Approver-1',
     'finance': 'demo-Finance-1', 'payments': 'demo-Payments-1',
     'viewer': 'demo-Viewer-1', 'auditor': 'demo-Auditor-1'}

@@ -62,9 +62,9 @@ class ChangeRequest(Workflow, ModelSQL, ModelView):
         'on_change_with_target')
     registrant = fields.Many2One('party.party', "Registrant",
         ondelete='RESTRICT',
-        domain=[If(Eval('target') == 'any',
-                ('registrant_type', '!=', None),
-                ('registrant_type', '=', Eval('target')))],
+        domain=[If(Eval('target').in_(['individual', 'group']),
+                ('registrant_type', '=', Eval('target')),
+                ('registrant_type', '!=', None))],
         states={
             'readonly': Eval('state') != 'draft',
             'invisible': ~Eval('target'),

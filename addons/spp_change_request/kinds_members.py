@@ -135,7 +135,7 @@ class RemoveMember(MemberKind):
             membership = cls.membership_of(
                 request, current[request.registrant.id])
             date = request.effective_date or cls.today()
-            if membership.start_date and date <= membership.start_date:
+            if membership.start_date and date < membership.start_date:
                 refuse('msg_end_before_start', individual=(
                         request.individual.rec_name),
                     date=membership.start_date.isoformat())

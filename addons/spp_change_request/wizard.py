@@ -21,9 +21,9 @@ class NewStart(ModelView):
     target = fields.Function(fields.Char("Target"),
         'on_change_with_target')
     registrant = fields.Many2One('party.party', "Registrant",
-        domain=[If(Eval('target') == 'any',
-                ('registrant_type', '!=', None),
-                ('registrant_type', '=', Eval('target')))],
+        domain=[If(Eval('target').in_(['individual', 'group']),
+                ('registrant_type', '=', Eval('target')),
+                ('registrant_type', '!=', None))],
         states={
             'invisible': ~Eval('target'),
             'required': Bool(Eval('target')),

@@ -13,8 +13,12 @@ from trytond.pool import Pool
 # user to the demo country's first region, 'country' to the whole country;
 # None leaves the user without registry areas (the roles with no area rule).
 DEMO_USERS = [
-    ('registrar', "Registrar (one region)", ['spp_registry.group_registrar'],
-        'region'),
+    ('registrar', "Registrar (one region)", ['spp_registry.group_registrar',
+            'spp_change_request.group_user'], 'region'),
+    # Decides the registrar's change requests (never their own).
+    ('checker', "Local Validator (one region)",
+        ['spp_change_request.group_local_validator',
+            'spp_registry.group_registry_viewer'], 'region'),
     ('validator', "Registry Validator",
         ['spp_registry.group_registry_validator'], None),
     ('manager', "Program Manager", ['spp_programs.group_program_manager'],
