@@ -8,7 +8,8 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
 from trytond.transaction import Transaction
 
-from .tools import as_user, attach, get_ref, new_request, setup_people
+from .tools import (
+    as_user, attach, create_user, get_ref, new_request, setup_people)
 
 
 class ChangeRequestTestCase(ModuleTestCase):
@@ -280,6 +281,49 @@ class ChangeRequestTestCase(ModuleTestCase):
                 ChangeRequest.write([request],
                     {'proposed': {'occupation': "Thief"}})
             ChangeRequest.write([request], {'notes': "Called back"})
+
+    @with_transaction()
+    def test_read_paths_follow_areas(self):
+        "Another area's user and a user without the groups read nothing"
+        pool = Pool()
+        ChangeRequest = pool.get('spp.change_request')
+        Line = pool.get('spp.change_request.line')
+        Decision = pool.get('spp.change_request.decision')
+        User = pool.get('res.user')
+        people = setup_people()
+        users = people['users']
+        request = new_request('edit_individual', people['ana'],
+            users['requester'], proposed={'occupation': "Farmer"})
+        with as_user(users['requester']):
+            ChangeRequest.submit([request])
+        nobody, = User.create([{'name': "Nobody", 'login': 'nobody'}])
+        other = create_user('other_requester', ['user'],
+            [people['areas']['TL-N-B']])
+        for user in [users['validator_b'], other]:
+            with as_user(user):
+                self.assertEqual(ChangeRequest.search([]), [])
+                self.assertEqual(ChangeRequest.search_count([]), 0)
+                self.assertEqual(Line.search([]), [])
+                self.assertEqual(Decision.search([]), [])
+                with self.assertRaises(AccessError):
+                    ChangeRequest.read([request.id], ['reference'])
+                with self.assertRaises(AccessError):
+                    ChangeRequest.export_data([request], ['reference'])
+                self.assertEqual(ChangeRequest.export_data_domain(
+                        [], ['reference']), [])
+        with as_user(nobody):
+            for call in [lambda: ChangeRequest.search([]),
+                    lambda: ChangeRequest.read([request.id], ['reference']),
+                    lambda: Line.search([])]:
+                with self.assertRaises(AccessError):
+                    call()
+        with as_user(users['hq']):
+            self.assertEqual(ChangeRequest.search([]), [request])
+        # The registrant's count is the reader's.
+        with as_user(users['requester']):
+            party, = pool.get('party.party').read(
+                [people['ana'].id], ['open_change_requests'])
+        self.assertEqual(party['open_change_requests'], 1)
 
 
 del ModuleTestCase
