@@ -24,7 +24,9 @@ def current_members(group):
 
 class KindsTestCase(ActivatedModuleTestCase):
     "Change request kinds"
-    module = ['spp_change_request', 'spp_programs', 'spp_custom_field',
+    # The modules of test_module.py's test case, in its order: one cached
+    # database for both.
+    module = ['spp_change_request', 'spp_custom_field', 'spp_programs',
         'spp_audit']
 
     def decide_all(self, request, people):
