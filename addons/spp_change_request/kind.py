@@ -179,6 +179,21 @@ class KindField(DictSchemaMixin, ModelSQL, ModelView):
             for key, spec in ChangeRequest.editable_fields().items()]
 
     @classmethod
+    def get_keys(cls, records):
+        """The keys as the client shows them, with the options of today:
+        a gender added after the field was listed is offered too."""
+        ChangeRequest = Pool().get('spp.change_request')
+        specs = ChangeRequest.editable_fields()
+        keys = super().get_keys(records)
+        for key in keys:
+            spec = specs.get(key['name'])
+            if spec and spec['type'] == 'selection':
+                key['selection'] = [tuple(line.split(':', 1))
+                    for line in spec['selection'].splitlines()
+                    if ':' in line]
+        return keys
+
+    @classmethod
     def preprocess_values(cls, mode, values):
         "Name, label and type follow the registrant field chosen."
         values = super().preprocess_values(mode, values)

@@ -325,5 +325,17 @@ class ChangeRequestTestCase(ModuleTestCase):
                 [people['ana'].id], ['open_change_requests'])
         self.assertEqual(party['open_change_requests'], 1)
 
+    @with_transaction()
+    def test_proposed_keys_offer_current_options(self):
+        "The gender key offers a gender added after install"
+        pool = Pool()
+        Gender = pool.get('spp.gender')
+        KindField = pool.get('spp.change_request.kind.field')
+        Gender.create([{'name': "Unknown", 'code': 'unknown'}])
+        keys = {k['name']: k for k in KindField.get_keys(KindField.search(
+                    [('kind.code', '=', 'edit_individual')]))}
+        self.assertIn(('unknown', "Unknown"), keys['gender']['selection'])
+        self.assertEqual(keys['birth_date']['type'], 'date')
+
 
 del ModuleTestCase
