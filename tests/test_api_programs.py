@@ -443,7 +443,9 @@ def test_openapi_lists_installed_resources(api):
     validate(document)
     documented = {(m.upper(), p) for p, methods in document['paths'].items()
         for m in methods}
-    assert documented == {(o.method, o.path) for o in OPERATIONS}
+    # This database has no change requests (tests/test_api_change_request.py).
+    assert documented == {(o.method, o.path) for o in OPERATIONS
+        if o.requires != 'spp.change_request'}
     assert 'custom_fields' in (
         document['components']['schemas']['Individual']['properties'])
 

@@ -12,6 +12,7 @@ from .declarations import ID_TYPE_PATTERN, with_id_types
 from .resources import (
     AVAILABLE, MAX_PAGE_SIZE, OPERATIONS, SCHEMAS, SCOPES, Field,
     schema_fields)
+from .resources_change_request import CHANGE_REQUEST_SCHEMAS
 from .resources_programs import PROGRAM_SCHEMAS
 
 # What the document describes of the database's data while it is built:
@@ -28,7 +29,8 @@ CUSTOM_TYPES = {
         'description': "The code of the linked record."},
     }
 
-PROGRAM_SCHEMA_NAMES = set(PROGRAM_SCHEMAS)
+# Schemas of optional addons: documented where their operations are.
+OPTIONAL_SCHEMA_NAMES = set(PROGRAM_SCHEMAS) | set(CHANGE_REQUEST_SCHEMAS)
 
 
 def input_schemas():
@@ -267,7 +269,7 @@ def _document(database_name, models):
         paths.setdefault(operation.path, {})[operation.method.lower()] = (
             operation_object(operation))
     schemas = {name: object_schema(name) for name in SCHEMAS
-        if name not in PROGRAM_SCHEMA_NAMES or any(
+        if name not in OPTIONAL_SCHEMA_NAMES or any(
             o.method.lower() in paths.get(o.path, {})
             for o in OPERATIONS if name in {o.request, o.response})}
     schemas['Error'] = {

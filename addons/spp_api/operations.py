@@ -284,3 +284,5 @@ from .operations_programs import (  # noqa: E402,F401 (routed by name)
     get_program_membership, list_cycles,
     list_entitlements, list_payments, list_program_memberships,
     list_programs, record_payment_status)
+from .operations_change_request import (  # noqa: E402,F401 (routed by name)
+    create_change_request, get_change_request, list_change_requests)

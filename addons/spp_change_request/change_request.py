@@ -160,6 +160,10 @@ class ChangeRequest(Workflow, ModelSQL, ModelView):
                 Index(t, (t.state, Index.Equality()),
                     (t.stage, Index.Range())),
                 Index(t, (t.area, Index.Range())),
+                # "Waiting for Me" walks the submitted requests oldest first.
+                Index(t, (t.submitted_on, Index.Range()),
+                    (t.id, Index.Range()),
+                    where=t.state == 'submitted'),
                 })
         cls._order = [('id', 'DESC')]
         cls._transitions |= {
@@ -229,7 +233,10 @@ class ChangeRequest(Workflow, ModelSQL, ModelView):
     def editable_fields(cls):
         """{key: spec} of every registrant field an edit request may
         change (editable.py); addons add theirs (custom fields)."""
-        cache = Transaction().get_cache().setdefault(cls.__name__, {})
+        # Not under the model's name: the transaction's cache keeps the
+        # model's records there.
+        cache = Transaction().get_cache().setdefault(
+            '_spp_change_request_fields', {})
         if 'editable' not in cache:
             cache['editable'] = editable.party_specs()
         return cache['editable']
@@ -237,14 +244,22 @@ class ChangeRequest(Workflow, ModelSQL, ModelView):
     def get_implementation(self):
         return self.kind.get_implementation()
 
-    def get_status(self, name):
-        if self.state == 'submitted' and self.stage:
-            stages = list(self.kind.stages)
-            return gettext('spp_change_request.msg_status_stage',
-                stage=self.stage.name,
-                number=stages.index(self.stage) + 1, count=len(stages))
-        return dict(self.fields_get(['state'])['state']['selection'])[
-            self.state]
+    @classmethod
+    def get_status(cls, requests, name):
+        "The state, or the stage a submitted request waits at."
+        states = dict(cls.fields_get(['state'])['state']['selection'])
+        result = {}
+        for request in requests:
+            if request.state == 'submitted' and request.stage:
+                stages = list(request.kind.stages)
+                result[request.id] = gettext(
+                    'spp_change_request.msg_status_stage',
+                    stage=request.stage.name,
+                    number=stages.index(request.stage) + 1,
+                    count=len(stages))
+            else:
+                result[request.id] = states[request.state]
+        return result
 
     # -- creation and changes -------------------------------------------
     @classmethod
@@ -434,7 +449,6 @@ class ChangeRequest(Workflow, ModelSQL, ModelView):
         Decision = Pool().get('spp.change_request.decision')
         cls.check_submittable(requests)
         resubmitted = {r.id for r in requests if r.state == 'revision'}
-        cls.refresh_lines(requests)
         now = dt.datetime.now()
         with without_check_access():
             for kind, kind_requests in cls.by_kind(requests).items():
@@ -481,6 +495,7 @@ class ChangeRequest(Workflow, ModelSQL, ModelView):
                     documents=', '.join(missing))
         for kind, kind_requests in cls.by_kind(requests).items():
             kind.get_implementation().check(kind_requests)
+        # What the request shows is frozen here: submission keeps it.
         cls.refresh_lines(requests)
         blocking = [r for r in requests
             if r.kind.conflict_policy == 'block']
@@ -533,6 +548,12 @@ class ChangeRequest(Workflow, ModelSQL, ModelView):
     def applied(cls, requests, sent_back):
         """Called once requests were applied and stale ones sent back: an
         extension point (the audit trail records both)."""
+
+    @classmethod
+    def registrants_edited(cls, edits):
+        """Called with {party id: {column: [old, new]}} once edit requests
+        changed registrant columns in SQL: an extension point (the audit
+        trail records the changes, as it does the registry's writes)."""
 
     @classmethod
     def registrants_exited(cls, requests):

@@ -99,8 +99,22 @@ class EditMixin(KindImplementation):
 
     @classmethod
     def apply(cls, requests):
-        editable.write_proposed([(r.registrant, cls.proposed_values(r), r)
-                for r in requests])
+        """Edits of registrant columns in SQL for the whole batch
+        (editable.update_columns), the others (phones, custom values)
+        through the registry's write."""
+        ChangeRequest = Pool().get('spp.change_request')
+        specs = ChangeRequest.editable_fields()
+        columns, others = [], []
+        for request in requests:
+            values = cls.proposed_values(request)
+            change = (request.registrant, values, request)
+            (columns if editable.set_based(specs, values) else others
+                ).append(change)
+        if columns:
+            ChangeRequest.registrants_edited(
+                editable.update_columns(columns))
+        if others:
+            editable.write_proposed(others)
 
 
 class EditIndividual(EditMixin):

@@ -1,4 +1,6 @@
 "Every kind of change request, applied end to end."
+import json
+
 from trytond.exceptions import UserError
 from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
@@ -8,7 +10,8 @@ from trytond.modules.spp_registry.tests.tools import ActivatedModuleTestCase
 
 from trytond.modules.spp_programs.tests.test_module import create_program
 
-from .tools import as_user, attach, get_ref, new_request, setup_people
+from .tools import (
+    as_user, attach, get_ref, new_request, setup_people, years_ago)
 
 
 def role(code):
@@ -221,7 +224,7 @@ class KindsTestCase(ActivatedModuleTestCase):
         CustomField.create([{'name': 'rooms', 'string': "Rooms",
                     'type_': 'integer', 'applies_to': 'individual'}])
         # The specs are cached per transaction.
-        Transaction().get_cache().pop('spp.change_request', None)
+        Transaction().get_cache().pop('_spp_change_request_fields', None)
         edit = new_request('edit_individual', people['ana'],
             users['requester'], proposed={'occupation': "x"})
         KindField.create([{'kind': edit.kind.id, 'field': 'cf_rooms'}])
@@ -249,6 +252,29 @@ class KindsTestCase(ActivatedModuleTestCase):
                 order=[('position', 'ASC')])]
         for action in ['create', 'submit', 'approved', 'applied']:
             self.assertIn(action, actions)
+        # The registrant's change, written in SQL, is recorded as the
+        # registry's writes are (merged, in this one transaction, into the
+        # entry of the registrant's creation).
+        entry, = Log.search([('model', '=', 'party.party'),
+                ('action', 'in', ['create', 'write']),
+                ('record_id', '=', people['ana'].id)])
+        self.assertEqual(json.loads(entry.changes)['occupation'],
+            [None, "Baker"])
+
+    @with_transaction()
+    def test_edit_recomputes_indicators(self):
+        "A corrected birth date changes the household's indicators"
+        Party = Pool().get('party.party')
+        people = setup_people()
+        self.assertEqual(Party(people['household'].id).child_count, 1)
+        request = new_request('edit_individual', people['juan'],
+            people['users']['requester'],
+            proposed={'birth_date': years_ago(30), 'given_name': "Juanito"})
+        self.decide_all(request, people)
+        juan = Party(people['juan'].id)
+        self.assertEqual((juan.name, juan.name_key),
+            ("Santos, Juanito", "santos, juanito"))
+        self.assertEqual(Party(people['household'].id).child_count, 0)
 
 
 def role_exists(code):
