@@ -13,6 +13,11 @@ from trytond.transaction import Transaction, without_check_access
 from .kinds import refuse
 
 DECISIONS = {'approve', 'revision', 'reject'}
+# Requests decided together: records browsed together are checked against
+# each other's ids (an assert of trytond, quadratic in their number) at
+# each related record read, which costs more than a batch's queries above
+# a few hundred.
+BATCH = 250
 
 
 def check_decider(requests, stage_of=lambda r: r.stage):
@@ -60,12 +65,10 @@ def decide(ChangeRequest, requests, decision, comment=None):
     comment = (comment or '').strip() or None
     if decision != 'approve' and not comment:
         refuse('msg_comment_required')
-    # The requests the caller may read: hidden ones are missing. Decided a
-    # thousand at a time: records browsed together are checked against
-    # each other's ids, which grows with the square of their number.
+    # The requests the caller may read: hidden ones are missing.
     ids = [r.id for r in requests]
     result = {'approved': [], 'applied': [], 'sent_back': {}}
-    for sub_ids in grouped_slice(ids, 1000):
+    for sub_ids in grouped_slice(ids, BATCH):
         sub_ids = list(map(int, ChangeRequest.search(
                     [('id', 'in', list(sub_ids))], order=[('id', 'ASC')])))
         if not sub_ids:
@@ -111,9 +114,11 @@ def approve(ChangeRequest, requests, comment):
         else:
             last.append(request)
     for stage, stage_requests in by_next.items():
-        ChangeRequest.write(stage_requests, {'stage': stage.id})
+        ChangeRequest.set_progress(stage_requests, {'stage': stage.id})
     if last:
-        ChangeRequest.write(last, {'state': 'approved', 'stage': None})
+        ChangeRequest.set_progress(last, {'state': 'approved', 'stage': None})
+    requests = ChangeRequest.browse([r.id for r in requests])
+    last = ChangeRequest.browse([r.id for r in last])
     result = {'approved': [r.id for r in requests], 'applied': [],
         'sent_back': {}}
     automatic = [r for r in last if r.kind.apply_on_approval]
@@ -153,9 +158,10 @@ def apply_approved(ChangeRequest, requests):
             kind.get_implementation().check(kind_requests)
             kind.get_implementation().apply(kind_requests)
         if fresh:
-            ChangeRequest.write(fresh, {'state': 'applied',
+            ChangeRequest.set_progress(fresh, {'state': 'applied',
                     'applied_on': dt.datetime.now(),
                     'applied_by': Transaction().user})
+            fresh = ChangeRequest.browse([r.id for r in fresh])
             Decision.add(fresh, 'applied')
         ChangeRequest.applied(fresh, list(stale))
     return fresh, stale
