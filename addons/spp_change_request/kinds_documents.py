@@ -161,7 +161,11 @@ class ExitRegistrant(KindImplementation):
     @classmethod
     def disable_reason(cls, request):
         reasons = dict(EXIT_REASONS)
-        text = f'{reasons[request.exit_reason]} ({request.reference})'
+        text = reasons[request.exit_reason]
+        if request.effective_date:
+            text += ' ' + gettext('spp_change_request.msg_exit_on',
+                date=request.effective_date.isoformat())
+        text += f' ({request.reference})'
         if request.reason:
             text += f': {request.reason}'
         return text
