@@ -28,6 +28,16 @@ class IdKind(KindImplementation):
             'proposed': proposed}
 
     @classmethod
+    def document_line(cls, request, proposed):
+        "The line of the ID document a request corrects or withdraws."
+        identifier = request.identifier
+        return {'key': f'identifier:{identifier.id if identifier else ""}',
+            'field': cls.type_name(identifier.type) if identifier else '',
+            'current': identifier.code if identifier and identifier.active
+            else '',
+            'proposed': proposed}
+
+    @classmethod
     def check_identifier_of(cls, request):
         identifier = request.identifier
         if (not identifier or identifier.party != request.registrant
@@ -70,16 +80,8 @@ class CorrectId(IdKind):
 
     @classmethod
     def preview(cls, requests):
-        result = {}
-        for request in requests:
-            identifier = request.identifier
-            result[request.id] = [{
-                    'key': f'identifier:{identifier.id if identifier else ""}',
-                    'field': cls.type_name(identifier.type)
-                    if identifier else '',
-                    'current': identifier.code if identifier else '',
-                    'proposed': request.id_number or ''}]
-        return result
+        return {r.id: [cls.document_line(r, r.id_number or '')]
+            for r in requests}
 
     @classmethod
     def check(cls, requests):
@@ -107,18 +109,8 @@ class WithdrawId(IdKind):
 
     @classmethod
     def preview(cls, requests):
-        result = {}
-        for request in requests:
-            identifier = request.identifier
-            result[request.id] = [{
-                    'key': f'identifier:{identifier.id if identifier else ""}',
-                    'field': cls.type_name(identifier.type)
-                    if identifier else '',
-                    'current': identifier.code if identifier
-                    and identifier.active else '',
-                    'proposed': gettext(
-                        'spp_change_request.msg_line_withdrawn')}]
-        return result
+        withdrawn = gettext('spp_change_request.msg_line_withdrawn')
+        return {r.id: [cls.document_line(r, withdrawn)] for r in requests}
 
     @classmethod
     def check(cls, requests):
