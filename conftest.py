@@ -17,6 +17,18 @@ import pytest
 # tests the background sealing).
 os.environ.setdefault('TRYTOND_SPP_AUDIT__SEAL_DELAY', '0')
 
+# An in-memory SQLite database is one connection. trytond re-reads its
+# cache table at the first transaction started [cache] clean_timeout
+# seconds (300) after the last time, through a connection it asks in
+# autocommit mode: that one, switched to autocommit for the rest of the
+# transaction. The test that started then had its writes committed, not
+# rolled back, and the next tests of its class found them ("UNIQUE
+# constraint failed", once in a while). This process is the only user of
+# its in-memory database: there is nothing to re-read.
+if os.environ.get('DB_NAME', ':memory:') == ':memory:':
+    import trytond.config as _config
+    _config.set('cache', 'clean_timeout', str(10 ** 9))
+
 # One database per xdist worker when tests run against PostgreSQL.
 _worker = os.environ.get('PYTEST_XDIST_WORKER')
 if _worker and os.environ.get('DB_NAME', ':memory:') != ':memory:':
