@@ -174,7 +174,10 @@ class DciTransaction(ModelSQL, ModelView):
             elif transaction.attempts <= len(delays):
                 delay = delays[transaction.attempts - 1]
                 transaction.state = 'retrying'
-                transaction.next_attempt = now + dt.timedelta(seconds=delay)
+                # From the failure, not the attempt's start: an attempt
+                # that waited for its timeout is not retried at once.
+                transaction.next_attempt = utcnow() + dt.timedelta(
+                    seconds=delay)
                 transaction.last_error = error[:200]
                 retry_later.append((transaction, delay))
             else:
