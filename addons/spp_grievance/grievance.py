@@ -347,6 +347,24 @@ class Grievance(Workflow, ModelSQL, ModelView):
         return result
 
     @classmethod
+    def export_data(cls, records, fields_names, header=False):
+        # Exports read through the records, not through read().
+        hidden = [i for i, name in enumerate(fields_names)
+            if name.split('/', 1)[0].split('.', 1)[0] in IDENTITY_FIELDS]
+        if not hidden or sees_identities():
+            return super().export_data(records, fields_names, header=header)
+        confidential = cls._confidential_ids([r.id for r in records])
+        data = super().export_data([], fields_names, header=header)
+        for record in records:
+            rows = super().export_data([record], fields_names)
+            if record.id in confidential:
+                for row in rows:
+                    for i in hidden:
+                        row[i] = None
+            data.extend(rows)
+        return data
+
+    @classmethod
     def _confidential_ids(cls, ids):
         table = cls.__table__()
         cursor = Transaction().connection.cursor()
