@@ -34,6 +34,7 @@ from .server import TestDatabase, running_server
 
 PASSWORDS = {
     'registrar': 'demo-Registrar-2', 'checker': 'demo-Checker-2',
+    'grievance': 'demo-Grievance-2', 'grm': 'demo-Grm-2',
     'validator': 'demo-Validator-2',
     'manager': 'demo-Manager-2', 'approver': 'demo-Approver-2',
     'finance': 'demo-Finance-2', 'payments': 'demo-Payments-2',
@@ -152,10 +153,13 @@ def test_each_user_sees_an_sp_mis_menu(browser, page, demo_server, user,
     else:
         assert roots and not roots & ERP_MENUS, roots
         assert roots <= {'Registry', 'Programs', 'Audit',
-            'Change Requests'}, roots
+            'Change Requests', 'Grievances'}, roots
         # Change requests are the registrar's and their checker's.
         assert ('Change Requests' in roots) == (
             user in {'registrar', 'checker'}), roots
+        # Grievances are the grievance officer's and manager's.
+        assert ('Grievances' in roots) == (user in {'grievance', 'grm'}), (
+            roots)
         # The audit log is the auditors' only.
         assert ('Audit' in roots) == (user == 'auditor'), roots
     if user in {'manager', 'finance', 'payments'}:

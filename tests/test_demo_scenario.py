@@ -17,6 +17,7 @@ from .server import TOOLS, ServerError, TestDatabase, unique_name
 
 PASSWORDS = {
     'registrar': 'demo-Registrar-1', 'checker': 'demo-Checker-1',
+    'grievance': 'demo-Grievance-1', 'grm': 'demo-Grm-1',
     'validator': 'demo-Validator-1',
     'manager': 'demo-Manager-1', 'approver': 'demo-Approver-1',
     'finance': 'demo-Finance-1', 'payments': 'demo-Payments-1',

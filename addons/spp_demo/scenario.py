@@ -33,6 +33,8 @@ from trytond.modules.spp_registry.bulk import BulkWriter, insert_select, typed
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 
+from .grievances import load_grievances
+
 # The demo country is the Philippines-like generated one.
 CURRENCY = {'code': 'PHP', 'name': "Philippine Peso", 'symbol': '₱',
     'digits': 2, 'rounding': Decimal('0.01')}
@@ -99,6 +101,7 @@ def load_scenario(users, today):
     voucher(users, currency, start + relativedelta(months=2), today)
     with acting_as(users['validator']):
         Pool().get('spp.registry.duplicate').detect()
+    load_grievances(users, today, acting_as)
 
 
 def register_accounts():

@@ -19,6 +19,14 @@ DEMO_USERS = [
     ('checker', "Local Validator (one region)",
         ['spp_change_request.group_local_validator',
             'spp_registry.group_registry_viewer'], 'region'),
+    # Receives complaints at the region's desk; their team's manager gets
+    # the tickets the SLA pass escalates.
+    ('grievance', "Grievance Officer (one region)",
+        ['spp_grievance.group_officer', 'spp_registry.group_registry_viewer'],
+        'region'),
+    ('grm', "Grievance Manager",
+        ['spp_grievance.group_manager', 'spp_registry.group_registry_viewer'],
+        'country'),
     ('validator', "Registry Validator",
         ['spp_registry.group_registry_validator'], None),
     ('manager', "Program Manager", ['spp_programs.group_program_manager'],

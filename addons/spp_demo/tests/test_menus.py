@@ -14,6 +14,7 @@ ROLES = {
     'cycle_approver': ('spp_programs', 'group_cycle_approver'),
     'finance_validator': ('spp_entitlement', 'group_finance_validator'),
     'payment_officer': ('spp_payment', 'group_payment_officer'),
+    'grievance_officer': ('spp_grievance', 'group_officer'),
     }
 ERP_ROOTS = {'Parties', 'Products', 'Currencies', 'Companies',
     'Administration'}
@@ -69,7 +70,8 @@ class MenusTestCase(TestCase):
                 self.assertFalse(
                     [p for p in paths if 'Integrations' in p
                         or 'API Clients' in p or 'DCI' in p], paths)
-                self.assertLessEqual(roots, {'Registry', 'Programs'})
+                self.assertLessEqual(roots, {'Registry', 'Programs',
+                        'Grievances'})
 
     @with_transaction()
     def test_money_below_programs(self):

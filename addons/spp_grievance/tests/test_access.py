@@ -135,3 +135,32 @@ class AccessTestCase(ActivatedModuleTestCase):
             form, = rpc(Party, 'read', [s['ana'].id], ['grievances_filed'])
             self.assertEqual(set(form['grievances_filed']),
                 {s['mine'].id, s['confidential_registrant'].id})
+
+    @with_transaction()
+    def test_filing(self):
+        """An officer files in their areas only, a sensitive complaint
+        too; they read what they filed while it is new, to hand over the
+        receipt, then no more"""
+        Grievance = Pool().get('spp.grievance')
+        s = setup_grievances()
+        c, areas, users = s['categories'], s['areas'], s['users']
+        with self.assertRaises(AccessError):
+            file_grievance(c['payment'], areas['TL-N-A'],
+                user=users['officer_b'])
+        filed = file_grievance(c['misconduct'], areas['TL-N-A'],
+            user=users['officer_a'], description="Asked for a bribe.")
+        self.assertTrue(filed.sensitive)
+        self.assertEqual(filed.team, s['teams']['integrity'])
+        with as_user(users['officer_a']):
+            row, = Grievance.read([filed.id], ['reference', 'description'])
+            self.assertEqual(row['description'], "Asked for a bribe.")
+            with self.assertRaises(AccessError):
+                Grievance.write([filed], {'priority': 'urgent'})
+        with as_user(users['officer_b']), self.assertRaises(AccessError):
+            Grievance.read([filed.id], ['reference'])
+        with as_user(users['sensitive']):
+            Grievance.acknowledge([filed])
+        with as_user(users['officer_a']):
+            self.assertEqual(Grievance.search([('id', '=', filed.id)]), [])
+            with self.assertRaises(AccessError):
+                Grievance.read([filed.id], ['reference'])
