@@ -336,7 +336,7 @@ class Grievance(Workflow, ModelSQL, ModelView):
     def read(cls, ids, fields_names):
         result = super().read(ids, fields_names)
         hidden = IDENTITY_FIELDS.intersection(
-            f.split('.', 1)[0] for f in fields_names)
+            f.split('.', 1)[0] for f in (fields_names or cls._fields))
         if hidden and not sees_identities():
             confidential = cls._confidential_ids(ids)
             for row in result:

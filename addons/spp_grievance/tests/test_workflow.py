@@ -214,3 +214,23 @@ class WorkflowTestCase(ActivatedModuleTestCase):
         with self.assertRaises(Exception):
             Category.create([{'name': "Deeper", 'code': 'deeper',
                         'parent': s['categories']['missed'].id}])
+
+    @with_transaction()
+    def test_receipt(self):
+        """The printed receipt gives the reference and the deadlines, and
+        names no complainant"""
+        Receipt = Pool().get('spp.grievance.receipt', type='report')
+        s = setup_grievances()
+        grievance = file_grievance(s['categories']['payment'],
+            s['areas']['TL-N-A'], received_on=MONDAY,
+            complainant_kind='other', complainant_name="Rosa Diaz",
+            confidential=True)
+        extension, content, _, name = Receipt.execute([grievance.id], {})
+        self.assertEqual(extension, 'html')
+        html = content.decode() if isinstance(content, bytes) else content
+        self.assertIn(grievance.reference, html)
+        self.assertIn("What happens next", html)
+        self.assertIn("12/09/2026", html)  # acknowledged by, en format
+        self.assertNotIn("Rosa", html)
+        self.assertIn(grievance.reference, grievance.receipt_text())
+        self.assertIn("2026-12-21 10:30", grievance.receipt_text())
