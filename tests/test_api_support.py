@@ -16,6 +16,7 @@ from .server import TestDatabase, running_server
 ALL_SCOPES = [
     'area:read', 'change_request:create', 'change_request:read',
     'cycle:read', 'entitlement:read', 'group:create',
+    'grievance:create', 'grievance:read',
     'group:read', 'group:update', 'identifier:read', 'individual:create', 'individual:read',
     'individual:update', 'membership:read', 'payment:read', 'payment:write',
     'program:read', 'program_membership:create', 'program_membership:read',

@@ -151,3 +151,6 @@ class Operation:
     # Creates ID numbers: refused for a duplicate one, which is rate
     # limited (routes.check_unique_refusals).
     unique_ids: bool = False
+    # Bytes the body may hold, or a function giving them (configured);
+    # None: routes.MAX_BODY.
+    max_body: object = None

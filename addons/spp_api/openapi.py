@@ -13,6 +13,7 @@ from .resources import (
     AVAILABLE, MAX_PAGE_SIZE, OPERATIONS, SCHEMAS, SCOPES, Field,
     schema_fields)
 from .resources_change_request import CHANGE_REQUEST_SCHEMAS
+from .resources_grievance import GRIEVANCE_SCHEMAS
 from .resources_programs import PROGRAM_SCHEMAS
 
 # What the document describes of the database's data while it is built:
@@ -30,13 +31,13 @@ CUSTOM_TYPES = {
     }
 
 # Schemas of optional addons: documented where their operations are.
-OPTIONAL_SCHEMA_NAMES = set(PROGRAM_SCHEMAS) | set(CHANGE_REQUEST_SCHEMAS)
+OPTIONAL_SCHEMA_NAMES = (set(PROGRAM_SCHEMAS) | set(CHANGE_REQUEST_SCHEMAS)
+    | set(GRIEVANCE_SCHEMAS))
 
 
-def input_schemas():
-    "The request schemas of the operations and the schemas they nest."
-    names = set()
-    pending = [o.request for o in OPERATIONS if o.request]
+def nested_closure(names):
+    "The schemas `names` and the schemas they nest, at any depth."
+    names, pending = set(), list(names)
     while pending:
         name = pending.pop()
         if name in names:
@@ -49,7 +50,8 @@ def input_schemas():
     return names
 
 
-INPUT_SCHEMAS = input_schemas()
+# The request schemas of the operations and the schemas they nest.
+INPUT_SCHEMAS = nested_closure(o.request for o in OPERATIONS if o.request)
 VERSION = '1.0.0'
 
 ERRORS = {
@@ -268,10 +270,11 @@ def _document(database_name, models):
             continue
         paths.setdefault(operation.path, {})[operation.method.lower()] = (
             operation_object(operation))
+    used = nested_closure(name for o in OPERATIONS
+        if o.method.lower() in paths.get(o.path, {})
+        for name in [o.request, o.response] if name)
     schemas = {name: object_schema(name) for name in SCHEMAS
-        if name not in OPTIONAL_SCHEMA_NAMES or any(
-            o.method.lower() in paths.get(o.path, {})
-            for o in OPERATIONS if name in {o.request, o.response})}
+        if name not in OPTIONAL_SCHEMA_NAMES or name in used}
     schemas['Error'] = {
         'type': 'object', 'required': ['error'],
         'properties': {'error': {

@@ -4,7 +4,8 @@ Each schema is a dict of `Field`s; each operation names its method, path,
 scope, query parameters, request and response schemas and its handler
 (declarations.py). The registry's are in resources_registry.py, those of
 programs, entitlements and payments in resources_programs.py, those of
-change requests in resources_change_request.py; this module gathers them.
+change requests in resources_change_request.py, those of grievances in
+resources_grievance.py; this module gathers them.
 The routes validate requests against these declarations (validation.py),
 and `openapi.document()` turns the same declarations into the OpenAPI
 description: the two cannot drift apart."""
@@ -15,12 +16,14 @@ from .declarations import (  # noqa: F401 (the names resources offer)
     available)
 from .resources_change_request import (
     CHANGE_REQUEST_OPERATIONS, CHANGE_REQUEST_SCHEMAS)
+from .resources_grievance import GRIEVANCE_OPERATIONS, GRIEVANCE_SCHEMAS
 from .resources_programs import PROGRAM_OPERATIONS, PROGRAM_SCHEMAS
 from .resources_registry import REGISTRY_OPERATIONS, REGISTRY_SCHEMAS
 
-SCHEMAS = {**REGISTRY_SCHEMAS, **PROGRAM_SCHEMAS, **CHANGE_REQUEST_SCHEMAS}
+SCHEMAS = {**REGISTRY_SCHEMAS, **PROGRAM_SCHEMAS, **CHANGE_REQUEST_SCHEMAS,
+    **GRIEVANCE_SCHEMAS}
 OPERATIONS = (REGISTRY_OPERATIONS + PROGRAM_OPERATIONS
-    + CHANGE_REQUEST_OPERATIONS)
+    + CHANGE_REQUEST_OPERATIONS + GRIEVANCE_OPERATIONS)
 # Models whose presence changes the API (operations and fields).
 OPTIONAL_MODELS = sorted({o.requires for o in OPERATIONS if o.requires}
     | {f.requires for s in SCHEMAS.values() for f in s.values()

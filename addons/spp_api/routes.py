@@ -87,11 +87,22 @@ def authenticate(pool, request, operation_scope, log):
     return client
 
 
-def read_body(request, schema):
+def body_limit(operation):
+    "Bytes the operation's body may hold."
+    limit = operation.max_body
+    if callable(limit):
+        limit = limit()
+    return limit or MAX_BODY
+
+
+def read_body(request, schema, limit=MAX_BODY):
     if schema is None:
         return None
-    if request.content_length and request.content_length > MAX_BODY:
+    if request.content_length and request.content_length > limit:
         raise ApiError(413, 'too_large', "The body is too large.")
+    # trytond's own limit ([request] max_size) would cut a larger body
+    # off, or let a body without Content-Length grow past ours.
+    request.max_content_length = limit
     content_type = request.mimetype or ''
     if content_type != 'application/json':
         raise ApiError(415, 'unsupported_media_type',
@@ -122,7 +133,8 @@ def run_operation(pool, request, operation, path_args, log):
             pool.get('spp.id.type').by_code)
         args = {p.name: check_param(path_args[p.name], p)
             for p in operation.path_params}
-        body = read_body(request, operation.request)
+        body = read_body(request, operation.request,
+            body_limit(operation))
         handler = getattr(operations, operation.handler)
         scope = Scope(client)
         Log = pool.get('spp.api.log')

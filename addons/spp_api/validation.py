@@ -44,7 +44,8 @@ def _check_value(value, spec, where):
                 and len(value.strip()) < spec.min_length):
             raise ValidationFailure(f"{where}: may not be empty.")
         if spec.pattern and not matches(spec.pattern, value):
-            raise ValidationFailure(f"{where}: {value!r} is not valid here.")
+            raise ValidationFailure(
+                f"{where}: {_shown(value)} is not valid here.")
         if spec.enum and value not in spec.enum:
             raise ValidationFailure(
                 f"{where}: one of {', '.join(spec.enum)} is expected.")
@@ -79,6 +80,13 @@ def _check_value(value, spec, where):
         return [_check_value(v, spec.items, f'{where}[{i}]')
             for i, v in enumerate(value)]
     raise ValidationFailure(f"{where}: unsupported value.")
+
+
+def _shown(value, size=100):
+    "A refused value as a message quotes it: its start when long (a file)."
+    if len(value) > size:
+        return f"{value[:size]!r}... ({len(value)} characters)"
+    return repr(value)
 
 
 def _check_map(value, where):
