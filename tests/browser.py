@@ -119,9 +119,12 @@ TAB_ANCHORS = """() => [...document.querySelectorAll('#tablist li a')]
     .map(anchor => anchor.getAttribute('href'))"""
 
 
-def open_entry(page, entry):
+def open_entry(page, entry, nth=0):
     """Click a menu entry; return 'tab' when a window opened, 'dialog' when
-    a wizard opened, 'menu' when it was a sub-menu that expanded."""
+    a wizard opened, 'menu' when it was a sub-menu that expanded.
+
+    nth: which of the rows of that name (0 the first), for an entry named
+    as its menu (Grievances › Grievances)."""
     # Tabs are told apart by their anchors: counting them is not enough, as
     # a tab may close meanwhile (e.g. the module configuration wizard that
     # opens at first login and ends by itself).
@@ -130,7 +133,7 @@ def open_entry(page, entry):
     dialogs = page.evaluate(VISIBLE_DIALOGS)
     errors = page.evaluate('window.sppErrors || 0')
     row = page.locator('#menu tbody tr').filter(
-        has_text=re.compile(rf'^\s*{re.escape(entry)}\s*$')).first
+        has_text=re.compile(rf'^\s*{re.escape(entry)}\s*$')).nth(nth)
     # sao redraws the menu rows when late answers (children, favourites)
     # arrive; a click on a row being replaced is lost, so a click that
     # changed nothing is repeated (sao focuses an already open tab rather

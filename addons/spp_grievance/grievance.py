@@ -8,7 +8,9 @@ the next level. sla.py keeps the SLA status of open tickets in SQL."""
 import datetime as dt
 
 from trytond.i18n import gettext
-from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
+from trytond.model import (
+    Index, ModelSQL, ModelView, Unique, Workflow, fields)
+from trytond.model.exceptions import AccessError
 from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access
@@ -51,6 +53,13 @@ DECISIONS = [
 # sensitive cases group.
 IDENTITY_FIELDS = {'complainant', 'complainant_name', 'complainant_contact'}
 SENSITIVE_GROUP = ('spp_grievance', 'group_sensitive')
+# Set by the workflow, the category and the SLA pass, never by a client.
+SYSTEM_FIELDS = {'reference', 'state', 'sensitive', 'acknowledged_on',
+    'acknowledged_by', 'resolved_on', 'resolved_by', 'closed_on',
+    'ack_due', 'ack_risk_on', 'resolution_due', 'resolution_risk_on',
+    'sla_status', 'escalated_on', 'appeal_of', 'events', 'appeals'}
+# What still changes on a resolved or closed ticket.
+ALWAYS_EDITABLE = {'attachments'}
 
 
 def in_group(module, xml_id):
@@ -142,6 +151,10 @@ class Grievance(Workflow, ModelSQL, ModelView):
         ondelete='SET NULL', states=_open)
     in_my_teams = fields.Function(fields.Boolean("In My Teams"),
         'get_in_my_teams', searcher='search_in_my_teams')
+    # For the state of the Assign to Me button: the client's PYSON does
+    # not know the user.
+    assigned_to_me = fields.Function(fields.Boolean("Assigned to Me"),
+        'on_change_with_assigned_to_me')
     state = fields.Selection(STATES, "State", readonly=True, required=True,
         sort=False)
     state_string = state.translated('state')
@@ -193,6 +206,10 @@ class Grievance(Workflow, ModelSQL, ModelView):
                 Index(t, (t.complainant, Index.Equality())),
                 Index(t, (t.registrant, Index.Equality())),
                 })
+        cls._sql_constraints += [
+            ('reference_unique', Unique(t, t.reference),
+                'spp_grievance.msg_reference_unique'),
+            ]
         cls._order = [('received_on', 'DESC'), ('id', 'DESC')]
         cls._transitions |= {
             ('new', 'acknowledged'),
@@ -244,9 +261,9 @@ class Grievance(Workflow, ModelSQL, ModelView):
                     },
                 'take': {
                     'invisible': (~Eval('state').in_(OPEN_STATES)
-                        | (Eval('assigned_to', -1) == Eval('_user', 0))),
+                        | Eval('assigned_to_me', False)),
                     'icon': 'tryton-ok',
-                    'depends': ['state', 'assigned_to'],
+                    'depends': ['state', 'assigned_to_me'],
                     },
                 })
 
@@ -318,6 +335,11 @@ class Grievance(Workflow, ModelSQL, ModelView):
         if source:
             self.severity = source.setting('severity') or self.severity
 
+    @fields.depends('assigned_to')
+    def on_change_with_assigned_to_me(self, name=None):
+        return bool(self.assigned_to
+            and self.assigned_to.id == Transaction().user)
+
     def get_in_my_teams(self, name):
         Team = Pool().get('spp.grievance.team')
         return self.team in Team.of_user(Transaction().user)
@@ -388,6 +410,8 @@ class Grievance(Workflow, ModelSQL, ModelView):
 
     @classmethod
     def create(cls, vlist):
+        if Transaction().check_access:
+            cls._check_client_values(vlist)
         pool = Pool()
         Configuration = pool.get('spp.grievance.configuration')
         Event = pool.get('spp.grievance.event')
@@ -424,6 +448,37 @@ class Grievance(Workflow, ModelSQL, ModelView):
                 cls._apply_category(cls.browse(recategorised), assign=False)
             if restarted:
                 cls._set_deadlines(cls.browse(restarted))
+
+    @classmethod
+    def _check_client_values(cls, vlist):
+        "A client sets none of the fields the system sets."
+        for values in vlist:
+            refused = SYSTEM_FIELDS & values.keys()
+            if refused:
+                raise AccessError(gettext(
+                        'spp_grievance.msg_system_fields',
+                        fields=', '.join(sorted(
+                                cls._fields[n].string for n in refused))))
+
+    @classmethod
+    def check_modification(cls, mode, grievances, values=None,
+            external=False):
+        super().check_modification(
+            mode, grievances, values=values, external=external)
+        if not external or mode != 'write':
+            return
+        cls._check_client_values([values])
+        for grievance in grievances:
+            if (grievance.state not in OPEN_STATES
+                    and set(values) - ALWAYS_EDITABLE):
+                raise AccessError(gettext('spp_grievance.msg_locked',
+                        grievance=grievance.rec_name,
+                        state=grievance.state_string))
+            if ({'decision', 'resolution'} & values.keys()
+                    and grievance.state not in RESOLVABLE_STATES):
+                raise AccessError(gettext(
+                        'spp_grievance.msg_decide_after_acknowledging',
+                        grievance=grievance.rec_name))
 
     @classmethod
     def _apply_category(cls, grievances, assign):
@@ -553,15 +608,17 @@ class Grievance(Workflow, ModelSQL, ModelView):
         """Back to work with a new resolution period, from now."""
         if not reason:
             raise GrievanceError(gettext('spp_grievance.msg_reason_required'))
-        cls._reopen(grievances)
         now = dt.datetime.now()
-        cls.write(grievances, {
-                'resolved_on': None, 'resolved_by': None, 'closed_on': None,
-                'escalated_on': None})
-        Pool().get('spp.grievance.event').add(grievances, 'reopened',
-            comment=reason)
-        cls._set_deadlines(cls.browse(grievances), resolution_only=True,
-            starts={g.id: now for g in grievances})
+        # The workflow's own writes (the wizard checked the user's access).
+        with without_check_access():
+            cls._reopen(grievances)
+            cls.write(grievances, {
+                    'resolved_on': None, 'resolved_by': None,
+                    'closed_on': None, 'escalated_on': None})
+            Pool().get('spp.grievance.event').add(grievances, 'reopened',
+                comment=reason)
+            cls._set_deadlines(cls.browse(grievances), resolution_only=True,
+                starts={g.id: now for g in grievances})
 
     @classmethod
     @Workflow.transition('reopened')
@@ -588,12 +645,15 @@ class Grievance(Workflow, ModelSQL, ModelView):
                         'spp_grievance.msg_no_escalation_team',
                         grievance=grievance.rec_name))
             previous = grievance.team
-            cls.write([grievance], {
-                    'team': target.id,
-                    'assigned_to': (target.manager.id
-                        if target.manager else None),
-                    'escalated_on': dt.datetime.now(),
-                    })
+            # The workflow's own write (the wizard checked the user's
+            # access): escalated_on is the system's.
+            with without_check_access():
+                cls.write([grievance], {
+                        'team': target.id,
+                        'assigned_to': (target.manager.id
+                            if target.manager else None),
+                        'escalated_on': dt.datetime.now(),
+                        })
             Event.add([grievance], 'escalated', comment=reason,
                 from_team=previous)
 

@@ -61,8 +61,8 @@ class Appeal(Wizard):
     def do_open_(self, action):
         appeals = self.model.appeal(self.records, self.start.description,
             team=self.start.team)
+        # act_grievance_open lists its form first: the appeal opens in it.
         action['res_id'] = [a.id for a in appeals]
-        action['views'].reverse()
         return action, {}
 
 

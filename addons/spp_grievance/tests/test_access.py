@@ -164,3 +164,40 @@ class AccessTestCase(ActivatedModuleTestCase):
             self.assertEqual(Grievance.search([('id', '=', filed.id)]), [])
             with self.assertRaises(AccessError):
                 Grievance.read([filed.id], ['reference'])
+
+    @with_transaction()
+    def test_clients_do_not_set_system_fields(self):
+        """Over JSON-RPC nobody writes the state, the reference or the
+        deadlines, nor changes a closed ticket but its attachments"""
+        Grievance = Pool().get('spp.grievance')
+        s = setup_grievances()
+        officer = s['users']['officer_a']
+        grievance = file_grievance(s['categories']['payment'],
+            s['areas']['TL-N-A'], user=officer)
+        with as_user(officer):
+            for values in [{'state': 'closed'}, {'reference': 'GRV-X'},
+                    {'sla_status': 'on_time'}, {'sensitive': True}]:
+                with self.assertRaisesRegex(AccessError, 'set by the '
+                        'grievance workflow'):
+                    rpc(Grievance, 'write', [grievance], values)
+            with self.assertRaisesRegex(AccessError, 'acknowledged before'):
+                rpc(Grievance, 'write', [grievance],
+                    {'decision': 'upheld'})
+            with self.assertRaisesRegex(AccessError, 'set by the '
+                    'grievance workflow'):
+                rpc(Grievance, 'create', [{'reference': 'GRV-1',
+                            'category': s['categories']['payment'].id,
+                            'area': s['areas']['TL-N-A'].id,
+                            'channel': grievance.channel.id,
+                            'complainant_kind': 'anonymous',
+                            'description': "x"}])
+            Grievance.acknowledge([grievance])
+            rpc(Grievance, 'write', [grievance], {'decision': 'upheld'})
+            Grievance.resolve([grievance])
+            Grievance.close([grievance])
+            with self.assertRaisesRegex(AccessError, 'reopen it'):
+                rpc(Grievance, 'write', [grievance],
+                    {'description': "Changed afterwards"})
+            Grievance.reopen([grievance], "The complainant came back")
+        self.assertEqual(Grievance(grievance.id).state, 'reopened')
+        self.assertEqual(Grievance(grievance.id).reference[:4], 'GRV-')

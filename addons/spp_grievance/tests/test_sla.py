@@ -5,6 +5,7 @@ import datetime as dt
 from trytond.modules.spp_registry.tests.tools import ActivatedModuleTestCase
 from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
+from trytond.transaction import Transaction
 
 from .tools import as_user, file_grievance, setup_grievances
 
@@ -104,3 +105,15 @@ class SlaTestCase(ActivatedModuleTestCase):
             payment, = ByCategory.search([])
             self.assertEqual(payment.share_in_time, 100)
             self.assertAlmostEqual(payment.avg_resolution_hours, 5, delta=0.1)
+        # A period counts the tickets received in it, its days whole.
+        file_grievance(c['exclusion'], b, received_on=dt.datetime(
+                2026, 3, 1, 23, 0))
+        since = hours_ago(6).date()  # the day of the oldest, five hours ago
+        with Transaction().set_context(from_date=since,
+                to_date=dt.date.today()):
+            self.assertEqual(rows(ByCategory, users['manager'], 'category'),
+                {'payment': (3, 2, 1, 1)})
+        with Transaction().set_context(from_date=dt.date(2026, 3, 1),
+                to_date=dt.date(2026, 3, 1)):
+            self.assertEqual(rows(ByCategory, users['manager'], 'category'),
+                {'exclusion': (1, 1, 0, 0)})
