@@ -24,6 +24,7 @@ ORDER = [
     ('payment_batches_export', 'spp_payment'),
     ('reconciliation', 'spp_payment'),
     ('api_lookups', 'spp_api'),
+    ('grievances', 'spp_grievance'),
     ]
 # Tables the generator writes: the floor copies them.
 GENERATED = ['party_party', 'party_party__history', 'party_party_lang',
