@@ -416,20 +416,39 @@ class Grievance(Workflow, ModelSQL, ModelView):
         Configuration = pool.get('spp.grievance.configuration')
         Event = pool.get('spp.grievance.event')
         Category = pool.get('spp.grievance.category')
+        Team = pool.get('spp.grievance.team')
+        Area = pool.get('spp.area')
         config = Configuration(1)
         vlist = [v.copy() for v in vlist]
-        for values in vlist:
+        timed = []
+        # What the category implies, set before the one INSERT: the ticket
+        # is born sensitive (the rules see it from its first row) and with
+        # its team and deadlines (an intake is one statement, not three).
+        for i, values in enumerate(vlist):
             if not values.get('reference'):
                 values['reference'] = config.get_reference()
-            # Born sensitive: the rules see it from its first row.
-            categories = Category.browse([c for c in [values.get('category'),
-                        values.get('subcategory')] if c])
-            values['sensitive'] = any(c.is_sensitive for c in categories)
+            values['received_on'] = (values.get('received_on')
+                or cls.default_received_on())
+            category = (Category(values['category'])
+                if values.get('category') else None)
+            subcategory = (Category(values['subcategory'])
+                if values.get('subcategory') else None)
+            values['sensitive'] = any(c.is_sensitive
+                for c in [category, subcategory] if c)
+            source = subcategory or category
+            if not source:
+                continue  # refused by the required category
+            if not values.get('severity'):
+                values['severity'] = source.setting('severity')
+            if not values.get('team'):
+                team = Team.for_ticket(category, Area(values['area'])
+                    if values.get('area') else None)
+                values['team'] = team.id if team else None
+            timed.append((i, source, values['received_on']))
+        for i, deadlines in cls._deadlines(timed).items():
+            vlist[i].update(deadlines)
         grievances = super().create(vlist)
-        # What the category implies is the system's doing: a sensitive
-        # complaint is filed by a desk that may not change it any more.
-        with without_check_access():
-            cls._apply_category(cls.browse(grievances), assign=True)
+        sla.refresh([g.id for g in grievances])
         Event.add(grievances, 'received')
         return grievances
 
@@ -445,7 +464,7 @@ class Grievance(Workflow, ModelSQL, ModelView):
         super().write(*args)
         with without_check_access():
             if recategorised:
-                cls._apply_category(cls.browse(recategorised), assign=False)
+                cls._apply_category(cls.browse(recategorised))
             if restarted:
                 cls._set_deadlines(cls.browse(restarted))
 
@@ -481,54 +500,55 @@ class Grievance(Workflow, ModelSQL, ModelView):
                         grievance=grievance.rec_name))
 
     @classmethod
-    def _apply_category(cls, grievances, assign):
-        """Take the category's sensitivity, severity and team (new tickets
-        and tickets not yet acknowledged) and deadlines."""
+    def _apply_category(cls, grievances):
+        """A new category's sensitivity and deadlines; its severity where
+        none was chosen, its team while the ticket is new."""
         Team = Pool().get('spp.grievance.team')
-        to_save = []
         for grievance in grievances:
             source = grievance.subcategory or grievance.category
-            grievance.sensitive = grievance.category.is_sensitive or (
-                grievance.subcategory
-                and grievance.subcategory.is_sensitive)
+            grievance.sensitive = grievance.category.is_sensitive or bool(
+                grievance.subcategory and grievance.subcategory.is_sensitive)
             if not grievance.severity:
                 grievance.severity = source.setting('severity')
-            if (assign or grievance.state == 'new') and not (
-                    assign and grievance.team):
-                team = Team.for_ticket(grievance.category, grievance.area)
-                if team:
-                    grievance.team = team
-            to_save.append(grievance)
-        cls.save(to_save)
+            if grievance.state == 'new':
+                grievance.team = Team.for_ticket(
+                    grievance.category, grievance.area)
+        cls.save(grievances)
         cls._set_deadlines(grievances)
+
+    @classmethod
+    def _deadlines(cls, items, kinds=('ack', 'resolution')):
+        """{key: deadline values} of `items` (key, (sub)category, start):
+        each kind's due date and the moment it is at risk."""
+        Configuration = Pool().get('spp.grievance.configuration')
+        share = Configuration(1).at_risk_share / 100
+        by_setting = {}
+        for key, source, start in items:
+            for kind in kinds:
+                setting = (kind, source.setting(f'{kind}_amount'),
+                    source.setting(f'{kind}_unit'))
+                by_setting.setdefault(setting, []).append((key, start))
+        values = {key: {} for key, _, _ in items}
+        for (kind, amount, unit), group in by_setting.items():
+            dues = due_dates([start for _, start in group], amount, unit)
+            for (key, start), due in zip(group, dues):
+                values[key][f'{kind}_due'] = due
+                values[key][f'{kind}_risk_on'] = (
+                    start + (due - start) * share if due else None)
+        return values
 
     @classmethod
     def _set_deadlines(cls, grievances, resolution_only=False,
             starts=None):
         """The deadlines from each ticket's (sub)category, counted from its
         receipt (or `starts`, by id); then its SLA status."""
-        Configuration = Pool().get('spp.grievance.configuration')
-        share = Configuration(1).at_risk_share / 100
-        by_setting = {}
-        for grievance in grievances:
-            source = grievance.subcategory or grievance.category
-            start = (starts or {}).get(grievance.id, grievance.received_on)
-            for kind in ['resolution'] if resolution_only else [
-                    'ack', 'resolution']:
-                key = (kind, source.setting(f'{kind}_amount'),
-                    source.setting(f'{kind}_unit'))
-                by_setting.setdefault(key, []).append((grievance, start))
-        values = {g.id: {} for g in grievances}
-        for (kind, amount, unit), items in by_setting.items():
-            starts_ = [s for _, s in items]
-            for (grievance, start), due in zip(items,
-                    due_dates(starts_, amount, unit)):
-                risk = start + (due - start) * share if due else None
-                values[grievance.id].update({
-                        f'{kind}_due': due, f'{kind}_risk_on': risk})
+        deadlines = cls._deadlines([(g.id, g.subcategory or g.category,
+                    (starts or {}).get(g.id, g.received_on))
+                for g in grievances],
+            kinds=['resolution'] if resolution_only else ['ack', 'resolution'])
         to_write = []
         for grievance in grievances:
-            to_write.extend([[grievance], values[grievance.id]])
+            to_write.extend([[grievance], deadlines[grievance.id]])
         if to_write:
             # Not through write(): its hook would set them again.
             super().write(*to_write)

@@ -2,6 +2,8 @@
 and categories they cover, and where their tickets go next (escalation,
 appeals). A new ticket goes to the team of its area that handles its
 category (the deepest area first), else to its category's team."""
+from sql import Literal, Null
+
 from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, ModelSQL, ModelView, Unique, fields)
@@ -73,31 +75,47 @@ class Team(DeactivableMixin, ModelSQL, ModelView):
         teams handling the category, the one covering the deepest of the
         area's ancestors (a team of no area covers all, last), a team that
         names the category before one that handles every category, the
-        lower level first; else the category's (or its parent's) team."""
-        Area = Pool().get('spp.area')
-        with Transaction().set_context(active_test=True):
-            teams = cls.search([
-                    ['OR', ('categories', '=', None),
-                        ('categories', '=', category.id)],
-                    ], order=[('level', 'ASC'), ('id', 'ASC')])
-        # The area and its ancestors, the area first.
-        chain = [a.id for a in Area.search(
-                [('parent', 'parent_of', [area.id])],
-                order=[('left', 'DESC')])] if area else []
-        ranked = []
-        for team in teams:
-            team_areas = {a.id for a in team.areas}
-            if team_areas:
-                depths = [i for i, a in enumerate(chain) if a in team_areas]
-                if not depths:
-                    continue
-                depth = depths[0]
+        lower level first; else the category's (or its parent's) team.
+        Two queries, whatever the number of teams: every intake asks."""
+        pool = Pool()
+        Area = pool.get('spp.area')
+        TeamArea = pool.get('spp.grievance.team-spp.area')
+        TeamCategory = pool.get('spp.grievance.team-spp.grievance.category')
+        cursor = Transaction().connection.cursor()
+        depth = {}
+        if area:
+            # The area and its ancestors (nested sets), the area first.
+            ancestor, this = Area.__table__(), Area.__table__()
+            cursor.execute(*ancestor.join(this, condition=(
+                        (ancestor.left <= this.left)
+                        & (ancestor.right >= this.right))).select(
+                    ancestor.id, where=this.id == area.id,
+                    order_by=[ancestor.left.desc]))
+            depth = {a: i for i, (a,) in enumerate(cursor)}
+        team = cls.__table__()
+        team_area = TeamArea.__table__()
+        named = TeamCategory.__table__()
+        listed = TeamCategory.__table__()
+        cursor.execute(*team.join(named, 'LEFT',
+                condition=(named.team == team.id)
+                & (named.category == category.id)
+                ).join(team_area, 'LEFT',
+                condition=team_area.team == team.id
+                ).select(team.id, team.level, team_area.area, named.id,
+                where=(team.active == Literal(True))
+                & ((named.id != Null)
+                    | ~team.id.in_(listed.select(listed.team)))))
+        ranks = []
+        for team_id, level, area_id, named_id in cursor:
+            if area_id is None:
+                rank = len(depth)
+            elif area_id in depth:
+                rank = depth[area_id]
             else:
-                depth = len(chain)
-            named = category in team.categories
-            ranked.append(((depth, not named, team.level, team.id), team))
-        if ranked:
-            return min(ranked, key=lambda r: r[0])[1]
+                continue
+            ranks.append((rank, named_id is None, level, team_id))
+        if ranks:
+            return cls(min(ranks)[3])
         return category.setting('team')
 
     @classmethod
