@@ -455,13 +455,19 @@ class Grievance(Workflow, ModelSQL, ModelView):
     @classmethod
     def write(cls, *args):
         actions = iter(args)
-        recategorised, restarted = [], []
+        recategorised, restarted, reassigned = [], [], []
         for grievances, values in zip(actions, actions):
             if {'category', 'subcategory'} & values.keys():
                 recategorised.extend(grievances)
             elif 'received_on' in values:
                 restarted.extend(grievances)
+            # By hand in the form; the workflow's own assignments (take,
+            # escalate) say so themselves.
+            if 'assigned_to' in values and Transaction().check_access:
+                reassigned.extend(grievances)
         super().write(*args)
+        if reassigned:
+            Pool().get('spp.grievance.event').add(reassigned, 'assigned')
         with without_check_access():
             if recategorised:
                 cls._apply_category(cls.browse(recategorised))

@@ -191,6 +191,12 @@ class AccessTestCase(ActivatedModuleTestCase):
                             'channel': grievance.channel.id,
                             'complainant_kind': 'anonymous',
                             'description': "x"}])
+            # Given to someone by hand: in the timeline.
+            rpc(Grievance, 'write', [grievance],
+                {'assigned_to': s['users']['manager'].id})
+            event = Grievance(grievance.id).events[-1]
+            self.assertEqual((event.action, event.to_user, event.user),
+                ('assigned', s['users']['manager'], officer))
             Grievance.acknowledge([grievance])
             rpc(Grievance, 'write', [grievance], {'decision': 'upheld'})
             Grievance.resolve([grievance])
