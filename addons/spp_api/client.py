@@ -103,6 +103,7 @@ def authenticate_cached(key):
 
 class Client(ModelSQL, ModelView):
     "API Client"
+    __string__ = "API Client"
     __name__ = 'spp.api.client'
     name = fields.Char("Name", required=True,
         help="Who calls the API with this key (system, organisation).")
@@ -266,6 +267,7 @@ class Client(ModelSQL, ModelView):
 
 class ClientArea(ModelSQL):
     "API Client - Area"
+    __string__ = "API Client - Area"
     __name__ = 'spp.api.client-spp.area'
     client = fields.Many2One('spp.api.client', "Client", required=True,
         ondelete='CASCADE')
@@ -340,6 +342,7 @@ class Log(ModelSQL, ModelView):
 
 class IssueKeyShow(ModelView):
     "API Key"
+    __string__ = "API Key"
     __name__ = 'spp.api.client.issue_key.show'
     key = fields.Char("Key", readonly=True,
         help="Copy it now: it is not stored and cannot be shown again.")
@@ -347,6 +350,7 @@ class IssueKeyShow(ModelView):
 
 class IssueKey(Wizard):
     "Issue API Key"
+    __string__ = "Issue API Key"
     __name__ = 'spp.api.client.issue_key'
     start_state = 'issue'
     issue = StateTransition()

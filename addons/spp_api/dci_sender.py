@@ -26,6 +26,7 @@ sender_cache = KeyCache()
 
 class Sender(DeactivableMixin, ModelSQL, ModelView):
     "DCI Sender"
+    __string__ = "DCI Sender"
     __name__ = 'spp.dci.sender'
     sender_id = fields.Char("Sender ID", required=True,
         help="The header.sender_id this system sends; also its OAuth2 "

@@ -39,6 +39,7 @@ def token_lifetime():
 
 class Token(ModelSQL, ModelView):
     "DCI Access Token"
+    __string__ = "DCI Access Token"
     __name__ = 'spp.dci.token'
     client = fields.Many2One('spp.api.client', "API Client", required=True,
         readonly=True, ondelete='CASCADE')

@@ -46,6 +46,7 @@ def retry_delays():
 
 class DciTransaction(ModelSQL, ModelView):
     "DCI Transaction"
+    __string__ = "DCI Transaction"
     __name__ = 'spp.dci.transaction'
     kind = fields.Selection([
             ('search', "Search"),

@@ -47,6 +47,7 @@ RETRY_AFTER = dt.timedelta(hours=1)
 
 class Configuration(ModelSingleton, ModelSQL, ModelView):
     "ID Verification Configuration"
+    __string__ = "ID Verification Configuration"
     __name__ = 'spp.id_verification.configuration'
     url = fields.Char("URL",
         help="Where verification requests are POSTed (https://...).")

@@ -79,6 +79,7 @@ def id_list(ids):
 
 class Log(ModelSQL, ModelView):
     "Audit Entry"
+    __string__ = "Audit Entry"
     __name__ = 'spp.audit.log'
 
     position = fields.Integer("Position", readonly=True,

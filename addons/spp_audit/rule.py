@@ -26,6 +26,7 @@ def names(text):
 
 class Rule(ModelSQL, ModelView):
     "Audit Rule"
+    __string__ = "Audit Rule"
     __name__ = 'spp.audit.rule'
 
     model = fields.Selection('get_models', "Model", required=True)

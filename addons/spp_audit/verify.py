@@ -23,6 +23,7 @@ def verify_chain():
 
 class VerifyResult(ModelView):
     "Verify Audit Chain"
+    __string__ = "Verify Audit Chain"
     __name__ = 'spp.audit.verify.result'
     verified = fields.Integer("Entries Verified", readonly=True)
     intact = fields.Boolean("Intact", readonly=True)
@@ -31,6 +32,7 @@ class VerifyResult(ModelView):
 
 class Verify(Wizard):
     "Verify Audit Chain"
+    __string__ = "Verify Audit Chain"
     __name__ = 'spp.audit.verify'
     start = StateTransition()
     result = StateView('spp.audit.verify.result',

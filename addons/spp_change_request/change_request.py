@@ -51,6 +51,7 @@ def _shown(*implementations, required=False):
 
 class ChangeRequest(Workflow, ModelSQL, ModelView):
     "Change Request"
+    __string__ = "Change Request"
     __name__ = 'spp.change_request'
     _rec_name = 'reference'
     _states = {'readonly': ~Eval('state').in_(EDITABLE_STATES)}

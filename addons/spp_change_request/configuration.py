@@ -6,6 +6,7 @@ from trytond.pyson import Id
 
 class Configuration(ModelSingleton, ModelSQL, ModelView):
     "Change Request Configuration"
+    __string__ = "Change Request Configuration"
     __name__ = 'spp.change_request.configuration'
     reference_sequence = fields.Many2One('ir.sequence', "Reference Sequence",
         required=True, domain=[('sequence_type', '=', Id(

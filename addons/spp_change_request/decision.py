@@ -19,6 +19,7 @@ ACTIONS = [
 
 class Decision(ModelSQL, ModelView):
     "Change Request Decision"
+    __string__ = "Change Request Decision"
     __name__ = 'spp.change_request.decision'
     request = fields.Many2One('spp.change_request', "Request",
         required=True, ondelete='CASCADE')

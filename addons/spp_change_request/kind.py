@@ -22,6 +22,7 @@ def implementation(name):
 
 class Kind(DeactivableMixin, ModelSQL, ModelView):
     "Change Request Kind"
+    __string__ = "Change Request Kind"
     __name__ = 'spp.change_request.kind'
     name = fields.Char("Name", required=True, translate=True)
     code = fields.Char("Code", required=True,
@@ -126,6 +127,7 @@ class Stage(sequence_ordered(), ModelSQL, ModelView):
 
 class DocumentType(DeactivableMixin, ModelSQL, ModelView):
     "Change Request Document Type"
+    __string__ = "Change Request Document Type"
     __name__ = 'spp.change_request.document.type'
     name = fields.Char("Name", required=True, translate=True)
     code = fields.Char("Code", required=True)
@@ -142,6 +144,7 @@ class DocumentType(DeactivableMixin, ModelSQL, ModelView):
 
 class KindDocumentType(ModelSQL):
     "Change Request Kind - Document Type"
+    __string__ = "Change Request Kind - Document Type"
     __name__ = 'spp.change_request.kind-document.type'
     kind = fields.Many2One('spp.change_request.kind', "Kind",
         required=True, ondelete='CASCADE')
@@ -153,6 +156,7 @@ class KindDocumentType(ModelSQL):
 # values, described from the registrant field it writes.
 class KindField(DictSchemaMixin, ModelSQL, ModelView):
     "Change Request Kind Field"
+    __string__ = "Change Request Kind Field"
     __name__ = 'spp.change_request.kind.field'
     kind = fields.Many2One('spp.change_request.kind', "Kind",
         required=True, ondelete='CASCADE')

@@ -49,6 +49,7 @@ class IdKind(KindImplementation):
 
 class AddId(IdKind):
     "Add an ID document"
+    __string__ = "Add an ID document"
     __name__ = 'spp.change_request.kind.add_id'
     form_fields = ('id_type', 'id_number')
 
@@ -75,6 +76,7 @@ class AddId(IdKind):
 
 class CorrectId(IdKind):
     "Correct an ID number"
+    __string__ = "Correct an ID number"
     __name__ = 'spp.change_request.kind.correct_id'
     form_fields = ('identifier', 'id_number')
 
@@ -104,6 +106,7 @@ class CorrectId(IdKind):
 
 class WithdrawId(IdKind):
     "Withdraw an ID document"
+    __string__ = "Withdraw an ID document"
     __name__ = 'spp.change_request.kind.withdraw_id'
     form_fields = ('identifier',)
 
@@ -126,6 +129,7 @@ class WithdrawId(IdKind):
 
 class ExitRegistrant(KindImplementation):
     "Exit a registrant"
+    __string__ = "Exit a registrant"
     __name__ = 'spp.change_request.kind.exit_registrant'
     target = 'any'
     form_fields = ('exit_reason', 'effective_date')

@@ -119,11 +119,13 @@ class EditMixin(KindImplementation):
 
 class EditIndividual(EditMixin):
     "Edit an individual"
+    __string__ = "Edit an individual"
     __name__ = 'spp.change_request.kind.edit_individual'
     target = 'individual'
 
 
 class EditGroup(EditMixin):
     "Edit a group"
+    __string__ = "Edit a group"
     __name__ = 'spp.change_request.kind.edit_group'
     target = 'group'

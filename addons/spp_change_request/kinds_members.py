@@ -50,6 +50,7 @@ class MemberKind(KindImplementation):
 
 class AddMember(MemberKind):
     "Add a member"
+    __string__ = "Add a member"
     __name__ = 'spp.change_request.kind.add_member'
     form_fields = ('individual', 'new_family_name', 'new_given_name',
         'new_birth_date', 'new_gender', 'role', 'effective_date')
@@ -120,6 +121,7 @@ class AddMember(MemberKind):
 
 class RemoveMember(MemberKind):
     "Remove a member"
+    __string__ = "Remove a member"
     __name__ = 'spp.change_request.kind.remove_member'
     form_fields = ('individual', 'effective_date')
 
@@ -157,6 +159,7 @@ class RemoveMember(MemberKind):
 
 class ChangeHead(MemberKind):
     "Change the head"
+    __string__ = "Change the head"
     __name__ = 'spp.change_request.kind.change_head'
     form_fields = ('individual',)
 
@@ -215,6 +218,7 @@ class ChangeHead(MemberKind):
 
 class MoveMember(MemberKind):
     "Move a member to another household"
+    __string__ = "Move a member to another household"
     __name__ = 'spp.change_request.kind.move_member'
     form_fields = ('individual', 'target_group', 'role', 'effective_date')
 
@@ -271,6 +275,7 @@ class MoveMember(MemberKind):
 
 class SplitHousehold(MemberKind):
     "Split a household"
+    __string__ = "Split a household"
     __name__ = 'spp.change_request.kind.split_household'
     form_fields = ('members', 'new_group_name', 'effective_date')
 
@@ -335,6 +340,7 @@ class SplitHousehold(MemberKind):
 
 class CreateHousehold(KindImplementation):
     "Create a household"
+    __string__ = "Create a household"
     __name__ = 'spp.change_request.kind.create_household'
     target = None
     form_fields = ('new_group_name', 'members')

@@ -45,6 +45,7 @@ class Line(sequence_ordered(), ModelSQL, ModelView):
 
 class Member(ModelSQL, ModelView):
     "Change Request Member"
+    __string__ = "Change Request Member"
     __name__ = 'spp.change_request.member'
     request = fields.Many2One('spp.change_request', "Request",
         required=True, ondelete='CASCADE')

@@ -13,6 +13,7 @@ from .kinds import refuse
 
 class NewStart(ModelView):
     "New Change Request"
+    __string__ = "New Change Request"
     __name__ = 'spp.change_request.new.start'
     kind = fields.Many2One('spp.change_request.kind', "Kind", required=True,
         domain=[If(Bool(Eval('registrant_type')),
@@ -53,6 +54,7 @@ class NewStart(ModelView):
 
 class New(Wizard):
     "New Change Request"
+    __string__ = "New Change Request"
     __name__ = 'spp.change_request.new'
     start = StateView('spp.change_request.new.start',
         'spp_change_request.new_start_view_form', [
@@ -83,6 +85,7 @@ class New(Wizard):
 
 class DecideStart(ModelView):
     "Decide Change Requests"
+    __string__ = "Decide Change Requests"
     __name__ = 'spp.change_request.decide.start'
     count = fields.Integer("Requests", readonly=True)
     comment = fields.Text("Comment",
@@ -92,6 +95,7 @@ class DecideStart(ModelView):
 
 class DecideResult(ModelView):
     "Change Requests Decided"
+    __string__ = "Change Requests Decided"
     __name__ = 'spp.change_request.decide.result'
     summary = fields.Text("Summary", readonly=True)
 
@@ -147,18 +151,21 @@ def summary(ChangeRequest, outcome, decided=None):
 
 class Approve(DecideMixin, Wizard):
     "Approve Change Requests"
+    __string__ = "Approve Change Requests"
     __name__ = 'spp.change_request.approve'
     decision = 'approve'
 
 
 class RequestRevision(DecideMixin, Wizard):
     "Request Revision of Change Requests"
+    __string__ = "Request Revision of Change Requests"
     __name__ = 'spp.change_request.request_revision'
     decision = 'revision'
 
 
 class Reject(DecideMixin, Wizard):
     "Reject Change Requests"
+    __string__ = "Reject Change Requests"
     __name__ = 'spp.change_request.reject'
     decision = 'reject'
 
@@ -167,6 +174,7 @@ class Reject(DecideMixin, Wizard):
 # go back for review, with what changed.
 class Apply(Wizard):
     "Apply Change Requests"
+    __string__ = "Apply Change Requests"
     __name__ = 'spp.change_request.apply'
     start = StateTransition()
     result = StateView('spp.change_request.decide.result',

@@ -52,6 +52,7 @@ EXPORTED = ['name', 'string', 'help', 'applies_to', 'type_', 'digits',
 
 class CustomField(DeactivableMixin, DictSchemaMixin, ModelSQL, ModelView):
     "Custom Field"
+    __string__ = "Custom Field"
     __name__ = 'spp.custom_field'
     sequence = fields.Integer("Sequence")
     applies_to = fields.Selection(APPLIES_TO, "Applies To", required=True)
@@ -311,6 +312,7 @@ class CustomField(DeactivableMixin, DictSchemaMixin, ModelSQL, ModelView):
 
 class CustomFieldReadGroup(ModelSQL):
     "Custom Field - Visible To Group"
+    __string__ = "Custom Field - Visible To Group"
     __name__ = 'spp.custom_field-read-res.group'
     field = fields.Many2One('spp.custom_field', "Field", required=True,
         ondelete='CASCADE')
@@ -320,6 +322,7 @@ class CustomFieldReadGroup(ModelSQL):
 
 class CustomFieldWriteGroup(ModelSQL):
     "Custom Field - Editable By Group"
+    __string__ = "Custom Field - Editable By Group"
     __name__ = 'spp.custom_field-write-res.group'
     field = fields.Many2One('spp.custom_field', "Field", required=True,
         ondelete='CASCADE')

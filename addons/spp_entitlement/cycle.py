@@ -187,6 +187,7 @@ class Cycle(metaclass=PoolMeta):
 
 class PreviewEntitlementsStart(ModelView):
     "Prepare Entitlements"
+    __string__ = "Prepare Entitlements"
     __name__ = 'spp.entitlement.preview.start'
     cycle = fields.Many2One('spp.cycle', "Cycle", readonly=True)
     currency = fields.Many2One('currency.currency', "Currency",
@@ -202,6 +203,7 @@ class PreviewEntitlementsStart(ModelView):
 
 class PreviewEntitlements(Wizard):
     "Prepare Entitlements"
+    __string__ = "Prepare Entitlements"
     __name__ = 'spp.entitlement.preview'
     start = StateView('spp.entitlement.preview.start',
         'spp_entitlement.preview_entitlements_start_view_form', [

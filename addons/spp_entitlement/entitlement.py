@@ -43,6 +43,7 @@ LOCKED_FIELDS = {'cycle', 'cycle_membership', 'registrant', 'kind', 'item',
 class Entitlement(EntitlementPreparationMixin, CopiedReferenceMixin, Workflow,
         ModelSQL, ModelView):
     "Entitlement"
+    __string__ = "Entitlement"
     __name__ = 'spp.entitlement'
     _states = {'readonly': Eval('state') != 'draft'}
     cycle = fields.Many2One('spp.cycle', "Cycle", required=True,

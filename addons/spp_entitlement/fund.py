@@ -25,6 +25,7 @@ PAID = ('distributed', 'redeemed')
 
 class ProgramFund(Workflow, ModelSQL, ModelView):
     "Program Fund"
+    __string__ = "Program Fund"
     __name__ = 'spp.program.fund'
     _states = {'readonly': Eval('state') != 'draft'}
     program = fields.Many2One('spp.program', "Program", required=True,
@@ -187,6 +188,7 @@ class ProgramFund(Workflow, ModelSQL, ModelView):
 
 class ProgramBalance(ModelSQL, ModelView):
     "Program Balance"
+    __string__ = "Program Balance"
     __name__ = 'spp.program.balance'
     program = fields.Many2One('spp.program', "Program", readonly=True)
     currency = fields.Many2One('currency.currency', "Currency",

@@ -63,6 +63,7 @@ def is_valid(code):
 
 class Redemption(ModelSQL, ModelView):
     "Voucher Redemption"
+    __string__ = "Voucher Redemption"
     __name__ = 'spp.entitlement.redemption'
     entitlement = fields.Many2One('spp.entitlement', "Voucher",
         required=True, ondelete='RESTRICT', readonly=True)
@@ -85,6 +86,7 @@ class Redemption(ModelSQL, ModelView):
 
 class RedemptionLine(ModelSQL, ModelView):
     "Voucher Redemption Line"
+    __string__ = "Voucher Redemption Line"
     __name__ = 'spp.entitlement.redemption.line'
     redemption = fields.Many2One('spp.entitlement.redemption', "Redemption",
         required=True, ondelete='CASCADE', readonly=True)
@@ -98,6 +100,7 @@ class RedemptionLine(ModelSQL, ModelView):
 
 class VoucherLine(ModelSQL, ModelView):
     "Voucher Basket Line"
+    __string__ = "Voucher Basket Line"
     __name__ = 'spp.entitlement.voucher.line'
     entitlement = fields.Many2One('spp.entitlement', "Voucher",
         required=True, ondelete='CASCADE', readonly=True)
@@ -371,6 +374,7 @@ class Entitlement(metaclass=PoolMeta):
 
 class RedeemStart(ModelView):
     "Redeem Voucher"
+    __string__ = "Redeem Voucher"
     __name__ = 'spp.entitlement.redeem.start'
     code = fields.Char("Code", required=True,
         help="As printed on the voucher; dashes and spaces are ignored.")
@@ -390,6 +394,7 @@ class RedeemStart(ModelView):
 
 class RedeemStartLine(ModelView):
     "Redeem Voucher Product"
+    __string__ = "Redeem Voucher Product"
     __name__ = 'spp.entitlement.redeem.start.line'
     product = fields.Many2One('product.product', "Product", required=True)
     quantity = fields.Numeric("Quantity", digits=(16, 4), required=True,
@@ -398,6 +403,7 @@ class RedeemStartLine(ModelView):
 
 class Redeem(Wizard):
     "Redeem Voucher"
+    __string__ = "Redeem Voucher"
     __name__ = 'spp.entitlement.redeem'
     start = StateView('spp.entitlement.redeem.start',
         'spp_entitlement.redeem_start_view_form', [

@@ -56,6 +56,7 @@ def default_batch_size():
 
 class PaymentBatch(Workflow, ModelSQL, ModelView):
     "Payment Batch"
+    __string__ = "Payment Batch"
     __name__ = 'spp.payment.batch'
     cycle = fields.Many2One('spp.cycle', "Cycle", required=True,
         ondelete='RESTRICT', readonly=True)
@@ -418,6 +419,7 @@ class PaymentBatch(Workflow, ModelSQL, ModelView):
 
 class Payment(CopiedReferenceMixin, Workflow, ModelSQL, ModelView):
     "Payment"
+    __string__ = "Payment"
     __name__ = 'spp.payment'
     batch = fields.Many2One('spp.payment.batch', "Batch", required=True,
         ondelete='RESTRICT', readonly=True)

@@ -23,6 +23,7 @@ FORMATS = [
 
 class CreateBatchesStart(ModelView):
     "Create Payment Batches"
+    __string__ = "Create Payment Batches"
     __name__ = 'spp.payment.batch.create.start'
     cycle = fields.Many2One('spp.cycle', "Cycle", required=True,
         domain=[('state', 'in', ['approved', 'distributed'])])
@@ -76,6 +77,7 @@ class CreateBatches(Wizard):
 
 class ExportStart(ModelView):
     "Export Payment File"
+    __string__ = "Export Payment File"
     __name__ = 'spp.payment.batch.export.start'
     format = fields.Selection(FORMATS, "Format", required=True)
     debtor_name = fields.Char("Debtor Name",
@@ -102,6 +104,7 @@ class ExportStart(ModelView):
 
 class ExportResult(ModelView):
     "Export Payment File"
+    __string__ = "Export Payment File"
     __name__ = 'spp.payment.batch.export.result'
     file = fields.Binary("File", filename='filename', readonly=True)
     filename = fields.Char("File Name", readonly=True)
@@ -157,6 +160,7 @@ class ExportPaymentFile(Wizard):
 
 class ImportReconciliationStart(ModelView):
     "Import Reconciliation File"
+    __string__ = "Import Reconciliation File"
     __name__ = 'spp.payment.reconciliation.import.start'
     file = fields.Binary("File", filename='filename', required=True,
         help="CSV in UTF-8 with the columns reference, status, "
@@ -166,6 +170,7 @@ class ImportReconciliationStart(ModelView):
 
 class ImportReconciliationResult(ModelView):
     "Import Reconciliation File"
+    __string__ = "Import Reconciliation File"
     __name__ = 'spp.payment.reconciliation.import.result'
     summary = fields.Char("Summary", readonly=True)
     paid = fields.Integer("Paid", readonly=True)

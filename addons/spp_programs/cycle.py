@@ -29,6 +29,7 @@ RECURRENCE_MONTHS = {'monthly': 1, 'quarterly': 3, 'yearly': 12}
 
 class Cycle(CycleNotesMixin, Workflow, ModelSQL, ModelView):
     "Cycle"
+    __string__ = "Cycle"
     __name__ = 'spp.cycle'
     _states = {'readonly': Eval('state') != 'draft'}
     program = fields.Many2One('spp.program', "Program", required=True,
@@ -277,6 +278,7 @@ class Cycle(CycleNotesMixin, Workflow, ModelSQL, ModelView):
 
 class CycleMembership(CopiedReferenceMixin, ModelSQL, ModelView):
     "Cycle Membership"
+    __string__ = "Cycle Membership"
     __name__ = 'spp.cycle.membership'
     cycle = fields.Many2One('spp.cycle', "Cycle", required=True,
         ondelete='CASCADE', readonly=True)

@@ -33,6 +33,7 @@ DUPLICATE_REASONS = [
 class ProgramMembership(
         CopiedReferenceMixin, EnrolmentMixin, Workflow, ModelSQL, ModelView):
     "Program Membership"
+    __string__ = "Program Membership"
     __name__ = 'spp.program.membership'
     program = fields.Many2One('spp.program', "Program", required=True,
         ondelete='CASCADE', readonly=True)
@@ -265,6 +266,7 @@ class ProgramMembership(
 
 class AddMemberStart(ModelView):
     "Add Member"
+    __string__ = "Add Member"
     __name__ = 'spp.program.add_member.start'
     program = fields.Many2One('spp.program', "Program", readonly=True)
     target_type = fields.Char("Target Type", readonly=True)
@@ -284,6 +286,7 @@ class AddMemberStart(ModelView):
 
 class AddMember(Wizard):
     "Add Member"
+    __string__ = "Add Member"
     __name__ = 'spp.program.add_member'
     start = StateView('spp.program.add_member.start',
         'spp_programs.add_member_start_view_form', [

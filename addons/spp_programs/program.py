@@ -44,6 +44,7 @@ def decode_domain(text):
 
 class Program(PopulationActionMixin, Workflow, ModelSQL, ModelView):
     "Program"
+    __string__ = "Program"
     __name__ = 'spp.program'
     name = fields.Char("Name", required=True, translate=True,
         states=_not_ended)

@@ -24,6 +24,7 @@ def default_area_level():
 
 class MembershipByAreaContext(ModelView):
     "Beneficiaries by Area"
+    __string__ = "Beneficiaries by Area"
     __name__ = 'spp.program.membership.by_area.context'
     area_level = fields.Many2One('spp.area.kind', "Area Level",
         help="Count the beneficiaries in the areas of this level, those of "
@@ -38,6 +39,7 @@ class MembershipByAreaContext(ModelView):
 
 class MembershipByArea(ModelSQL, ModelView):
     "Beneficiaries by Area"
+    __string__ = "Beneficiaries by Area"
     __name__ = 'spp.program.membership.by_area'
     program = fields.Many2One('spp.program', "Program", readonly=True)
     area = fields.Many2One('spp.area', "Area", readonly=True)

@@ -44,6 +44,7 @@ RUN_STATES = [
 
 class ProgramRun(ModelSQL, ModelView):
     "Program Action Run"
+    __string__ = "Program Action Run"
     __name__ = 'spp.program.run'
     program = fields.Many2One('spp.program', "Program", required=True,
         ondelete='CASCADE', readonly=True)

@@ -9,6 +9,7 @@ from .program import RECURRENCES, TARGET_TYPES
 
 class CreateProgramStart(ModelView):
     "Create Program"
+    __string__ = "Create Program"
     __name__ = 'spp.program.create.start'
     name = fields.Char("Name", required=True)
     code = fields.Char("Code", required=True)
@@ -67,6 +68,7 @@ class CreateProgramStart(ModelView):
 
 class CreateProgram(Wizard):
     "Create Program"
+    __string__ = "Create Program"
     __name__ = 'spp.program.create'
     start = StateView('spp.program.create.start',
         'spp_programs.program_create_start_view_form', [

@@ -16,6 +16,7 @@ from .rec_name import any_field_matches
 
 class AreaKind(ModelSQL, ModelView):
     "Area Kind"
+    __string__ = "Area Kind"
     __name__ = 'spp.area.kind'
     name = fields.Char("Name", required=True, translate=True)
     code = fields.Char("Code", required=True)

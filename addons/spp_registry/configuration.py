@@ -12,6 +12,7 @@ NAME_PARTS = {'family_name', 'given_name', 'additional_name'}
 
 class Configuration(ModelSingleton, ModelSQL, ModelView):
     "Registry Configuration"
+    __string__ = "Registry Configuration"
     __name__ = 'spp.registry.configuration'
     name_format = fields.Char(
         "Name Format", required=True,

@@ -38,6 +38,7 @@ STATES = [
 
 class Duplicate(DuplicateDetection, Workflow, ModelSQL, ModelView):
     "Registry Duplicate"
+    __string__ = "Registry Duplicate"
     __name__ = 'spp.registry.duplicate'
 
     individual_a = fields.Many2One(
@@ -253,6 +254,7 @@ class Duplicate(DuplicateDetection, Workflow, ModelSQL, ModelView):
 
 class DuplicateRun(ModelSQL, ModelView):
     "Duplicate Detection Run"
+    __string__ = "Duplicate Detection Run"
     __name__ = 'spp.registry.duplicate.run'
     reasons = fields.Char("Reasons", readonly=True)
     threshold = fields.Float("Threshold", digits=(1, 2), readonly=True)
@@ -292,6 +294,7 @@ class DuplicateRun(ModelSQL, ModelView):
 
 class DetectStart(ModelView):
     "Detect Duplicates"
+    __string__ = "Detect Duplicates"
     __name__ = 'spp.registry.duplicate.detect.start'
     same_id = fields.Boolean("Same ID Number",
         help="Individuals holding the same number of an ID type that is "
@@ -337,6 +340,7 @@ class DetectStart(ModelView):
 
 class DetectResult(ModelView):
     "Detect Duplicates"
+    __string__ = "Detect Duplicates"
     __name__ = 'spp.registry.duplicate.detect.result'
     same_id = fields.Integer("Same ID Number", readonly=True)
     multiple_groups = fields.Integer("In Several Groups", readonly=True)
@@ -345,6 +349,7 @@ class DetectResult(ModelView):
 
 class Detect(Wizard):
     "Detect Duplicates"
+    __string__ = "Detect Duplicates"
     __name__ = 'spp.registry.duplicate.detect'
     start = StateView('spp.registry.duplicate.detect.start',
         'spp_registry.duplicate_detect_start_view_form', [

@@ -42,6 +42,7 @@ def load_validator(name):
 
 class IdType(DeactivableMixin, ModelSQL, ModelView):
     "ID Type"
+    __string__ = "ID Type"
     __name__ = 'spp.id.type'
     name = fields.Char("Name", required=True, translate=True)
     code = fields.Char(

@@ -18,6 +18,7 @@ from .registrant import age_on
 
 class MembershipRole(DeactivableMixin, ModelSQL, ModelView):
     "Group Membership Role"
+    __string__ = "Group Membership Role"
     __name__ = 'spp.group.membership.role'
     name = fields.Char("Name", required=True, translate=True)
     code = fields.Char("Code", required=True)
@@ -40,6 +41,7 @@ class MembershipRole(DeactivableMixin, ModelSQL, ModelView):
 
 class Membership(ModelSQL, ModelView):
     "Group Membership"
+    __string__ = "Group Membership"
     __name__ = 'spp.group.membership'
     group = fields.Many2One(
         'party.party', "Group", required=True, ondelete='CASCADE',
@@ -242,6 +244,7 @@ class Membership(ModelSQL, ModelView):
 
 class MembershipRoleRel(ModelSQL):
     "Group Membership - Role"
+    __string__ = "Group Membership - Role"
     __name__ = 'spp.group.membership-role'
     membership = fields.Many2One(
         'spp.group.membership', "Membership", required=True,

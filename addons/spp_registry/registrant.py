@@ -379,6 +379,7 @@ class DisableError(ValidationError):
 
 class DisableRegistrantStart(ModelView):
     "Disable Registrant"
+    __string__ = "Disable Registrant"
     __name__ = 'spp.registrant.disable.start'
     reason = fields.Text("Reason", required=True,
         help="Why the registrant is disabled (deceased, moved abroad, "
@@ -387,6 +388,7 @@ class DisableRegistrantStart(ModelView):
 
 class DisableRegistrant(Wizard):
     "Disable Registrant"
+    __string__ = "Disable Registrant"
     __name__ = 'spp.registrant.disable'
     start = StateView('spp.registrant.disable.start',
         'spp_registry.registrant_disable_start_view_form', [

@@ -12,6 +12,7 @@ SAMPLE = 'spp_registry/data/registry_import_sample.csv'
 
 class ImportRegistrantsStart(ModelView):
     "Import Registrants"
+    __string__ = "Import Registrants"
     __name__ = 'spp.registry.import.start'
     file = fields.Binary(
         "File", filename='file_name', required=True,
@@ -42,6 +43,7 @@ class ImportRegistrantsStart(ModelView):
 
 class ImportRegistrantsResult(ModelView):
     "Import Registrants"
+    __string__ = "Import Registrants"
     __name__ = 'spp.registry.import.result'
     summary = fields.Text("Summary", readonly=True)
     report = fields.Binary(
@@ -52,6 +54,7 @@ class ImportRegistrantsResult(ModelView):
 
 class ImportRegistrants(Wizard):
     "Import Registrants"
+    __string__ = "Import Registrants"
     __name__ = 'spp.registry.import'
     start = StateView('spp.registry.import.start',
         'spp_registry.registry_import_start_view_form', [

@@ -9,6 +9,7 @@ from trytond.pyson import Eval, If
 
 class RelationshipKind(DeactivableMixin, ModelSQL, ModelView):
     "Relationship Kind"
+    __string__ = "Relationship Kind"
     __name__ = 'spp.relationship.kind'
     name = fields.Char("Name", required=True, translate=True,
         help="Read from the first individual: \"parent of\".")
@@ -41,6 +42,7 @@ class RelationshipKind(DeactivableMixin, ModelSQL, ModelView):
 
 class Relationship(ModelSQL, ModelView):
     "Relationship"
+    __string__ = "Relationship"
     __name__ = 'spp.relationship'
     source = fields.Many2One(
         'party.party', "Individual", required=True, ondelete='CASCADE',

@@ -32,6 +32,7 @@ class SecretChar(fields.Char):
 
 class UserArea(ModelSQL):
     "User - Area"
+    __string__ = "User - Area"
     __name__ = 'res.user-spp.area'
     user = fields.Many2One(
         'res.user', "User", required=True, ondelete='CASCADE')

@@ -18,9 +18,11 @@ class _CodedMixin(DeactivableMixin):
 
 class Gender(_CodedMixin, ModelSQL, ModelView):
     "Gender"
+    __string__ = "Gender"
     __name__ = 'spp.gender'
 
 
 class GroupKind(_CodedMixin, ModelSQL, ModelView):
     "Group Kind"
+    __string__ = "Group Kind"
     __name__ = 'spp.group.kind'
