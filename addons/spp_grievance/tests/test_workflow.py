@@ -3,6 +3,7 @@ workflow with its refusals, escalation, reopening and appeal."""
 import datetime as dt
 
 from trytond.exceptions import UserError
+from trytond.model.exceptions import DomainValidationError, ValidationError
 from trytond.modules.spp_registry.tests.tools import ActivatedModuleTestCase
 from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
@@ -211,9 +212,13 @@ class WorkflowTestCase(ActivatedModuleTestCase):
         "A subcategory cannot have subcategories"
         Category = Pool().get('spp.grievance.category')
         s = setup_grievances()
-        with self.assertRaises(Exception):
+        with self.assertRaises(DomainValidationError):
             Category.create([{'name': "Deeper", 'code': 'deeper',
                         'parent': s['categories']['missed'].id}])
+        # Nor can a category with subcategories become one.
+        with self.assertRaisesRegex(ValidationError, 'two levels'):
+            Category.write([s['categories']['payment']],
+                {'parent': s['categories']['exclusion'].id})
 
     @with_transaction()
     def test_receipt(self):
