@@ -172,6 +172,20 @@ def open_entry(page, entry, nth=0):
     return 'menu'
 
 
+def user_session(browser, server, password, user, **options):
+    """A new browser context and page of `user`, logged in, its menu
+    drawn; `options` go to the context (accept_downloads...)."""
+    context = browser.new_context(
+        viewport={'width': 1440, 'height': 900}, locale='en-US', **options)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    watch_errors(page)
+    login(page, server, password, user=user)
+    page.locator('#menu tbody tr').first.wait_for(state='visible')
+    page.wait_for_load_state('networkidle')
+    return context, page
+
+
 @contextlib.contextmanager
 def logged_in_page(browser, server, screenshot):
     "A new browser session logged in; screenshot of its last state kept."

@@ -7,9 +7,6 @@ values: nothing saved) and who reads what (the client's areas and the
 acting user's record rules)."""
 import configparser
 import datetime as dt
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import requests
@@ -366,27 +363,11 @@ def test_openapi_lists_change_requests(api):
 
 def test_schemathesis_change_requests(api, artifacts):
     "Generated requests on the change request resources: no 5xx"
-    from .test_api_openapi import CHECKS
+    from .test_api_openapi import run_schemathesis
     api.make_client('cr_fuzzer', rate_limit=0)
-    report_dir = Path(artifacts) / 'schemathesis-change-requests'
-    report_dir.mkdir(parents=True, exist_ok=True)
-    command = [
-        str(Path(sys.executable).parent / 'schemathesis'), 'run',
-        api.url('/openapi.json'), '--url', api.url(''),
-        '--header', f'Authorization: Bearer {api.keys["cr_fuzzer"]}',
-        '--checks', CHECKS,
-        '--include-path-regex', '^/change_requests',
-        '--max-examples', str(SCHEMATHESIS_EXAMPLES),
-        '--seed', '20261124', '--workers', '1',
-        '--phases', 'examples,coverage,fuzzing',
-        '--request-timeout', '30', '--suppress-health-check', 'all',
-        ]
-    result = subprocess.run(command, capture_output=True, text=True,
-        cwd=report_dir, timeout=600, stdin=subprocess.DEVNULL)
-    (Path(artifacts) / 'schemathesis-change-requests.log').write_text(
-        result.stdout + result.stderr)
-    assert result.returncode == 0, (
-        result.stdout[-8000:] + result.stderr[-2000:])
+    run_schemathesis(api, artifacts, 'cr_fuzzer',
+        'schemathesis-change-requests', '^/change_requests',
+        examples=SCHEMATHESIS_EXAMPLES)
 
 
 def test_addon_graph_has_no_cycle():

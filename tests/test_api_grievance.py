@@ -7,9 +7,6 @@ who reads what (the client's areas, the acting user's groups and record
 rules, sensitive tickets, confidential complainants)."""
 import base64
 import datetime as dt
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import requests
@@ -552,25 +549,8 @@ def test_openapi_lists_grievances(api):
 
 def test_schemathesis_grievances(api, artifacts):
     "Generated requests on the grievance resources: no 5xx"
-    from .test_api_openapi import CHECKS
+    from .test_api_openapi import run_schemathesis
     api.make_client('grv_fuzzer', scopes=GRV_SCOPES, rate_limit=0,
         user=api.users['manager'])
-    report_dir = Path(artifacts) / 'schemathesis-grievances'
-    report_dir.mkdir(parents=True, exist_ok=True)
-    command = [
-        str(Path(sys.executable).parent / 'schemathesis'), 'run',
-        api.url('/openapi.json'), '--url', api.url(''),
-        '--header', f'Authorization: Bearer {api.keys["grv_fuzzer"]}',
-        '--checks', CHECKS,
-        '--include-path-regex', '^/grievances',
-        '--max-examples', str(SCHEMATHESIS_EXAMPLES),
-        '--seed', '20261124', '--workers', '1',
-        '--phases', 'examples,coverage,fuzzing',
-        '--request-timeout', '30', '--suppress-health-check', 'all',
-        ]
-    result = subprocess.run(command, capture_output=True, text=True,
-        cwd=report_dir, timeout=600, stdin=subprocess.DEVNULL)
-    (Path(artifacts) / 'schemathesis-grievances.log').write_text(
-        result.stdout + result.stderr)
-    assert result.returncode == 0, (
-        result.stdout[-8000:] + result.stderr[-2000:])
+    run_schemathesis(api, artifacts, 'grv_fuzzer', 'schemathesis-grievances',
+        '^/grievances', examples=SCHEMATHESIS_EXAMPLES)

@@ -33,6 +33,33 @@ CHECKS = ','.join([
         'negative_data_rejection', 'unsupported_method'])
 
 
+def run_schemathesis(api, artifacts, key, name, paths, examples=10):
+    """Generated requests on the resources whose path matches `paths` (a
+    regular expression), as the client `key`: schemathesis' checks pass
+    (no 5xx, every answer as documented); its output kept as
+    <name>.log."""
+    report_dir = Path(artifacts) / name
+    report_dir.mkdir(parents=True, exist_ok=True)
+    command = [
+        str(Path(sys.executable).parent / 'schemathesis'), 'run',
+        api.url('/openapi.json'), '--url', api.url(''),
+        '--header', f'Authorization: Bearer {api.keys[key]}',
+        '--checks', CHECKS,
+        '--include-path-regex', paths,
+        '--max-examples', str(examples),
+        '--seed', '20261124', '--workers', '1',
+        '--phases', 'examples,coverage,fuzzing',
+        '--request-timeout', '30', '--suppress-health-check', 'all',
+        ]
+    # Its working directory gets schemathesis' cache (.schemathesis/).
+    result = subprocess.run(command, capture_output=True, text=True,
+        cwd=report_dir, timeout=600, stdin=subprocess.DEVNULL)
+    (Path(artifacts) / f'{name}.log').write_text(
+        result.stdout + result.stderr)
+    assert result.returncode == 0, (
+        result.stdout[-8000:] + result.stderr[-2000:])
+
+
 def test_openapi_served_and_valid(api):
     "openapi.json answers without a key and is valid OpenAPI 3"
     response = requests.get(api.url('/openapi.json'), timeout=30)

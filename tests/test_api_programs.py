@@ -8,7 +8,6 @@ in a cash program with an approved cycle, its entitlement and a payment
 sent to the provider; an open program to enrol into; custom fields."""
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import requests
@@ -491,25 +490,9 @@ def test_openapi_custom_fields_as_strict(api):
 
 def test_schemathesis_programs(api, artifacts):
     "Generated requests on the program resources: no 5xx, as documented"
-    from .test_api_openapi import CHECKS
+    from .test_api_openapi import run_schemathesis
     api.make_client('program_fuzzer', rate_limit=0)
-    report_dir = Path(artifacts) / 'schemathesis-programs'
-    report_dir.mkdir(parents=True, exist_ok=True)
-    command = [
-        str(Path(sys.executable).parent / 'schemathesis'), 'run',
-        api.url('/openapi.json'), '--url', api.url(''),
-        '--header', f'Authorization: Bearer {api.keys["program_fuzzer"]}',
-        '--checks', CHECKS,
-        '--include-path-regex',
+    run_schemathesis(api, artifacts, 'program_fuzzer',
+        'schemathesis-programs',
         '^/(programs|program_memberships|cycles|entitlements|payments)',
-        '--max-examples', str(SCHEMATHESIS_EXAMPLES),
-        '--seed', '20261124', '--workers', '1',
-        '--phases', 'examples,coverage,fuzzing',
-        '--request-timeout', '30', '--suppress-health-check', 'all',
-        ]
-    result = subprocess.run(command, capture_output=True, text=True,
-        cwd=report_dir, timeout=600, stdin=subprocess.DEVNULL)
-    (Path(artifacts) / 'schemathesis-programs.log').write_text(
-        result.stdout + result.stderr)
-    assert result.returncode == 0, (
-        result.stdout[-8000:] + result.stderr[-2000:])
+        examples=SCHEMATHESIS_EXAMPLES)

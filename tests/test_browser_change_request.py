@@ -24,7 +24,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from .browser import (
-    ACTIVE_TAB, TIMEOUT, VISIBLE_DIALOGS, login, open_entry, watch_errors)
+    ACTIVE_TAB, TIMEOUT, VISIBLE_DIALOGS, open_entry, user_session)
 from .conftest import copy_log
 from .server import TestDatabase, running_server, shared_lock, template_key
 from .test_browser_demo import keep, list_rows, open_row, search_list
@@ -100,15 +100,7 @@ def people(server):
 
 def session(browser, server, user):
     "A new browser session of `user`, its menu drawn."
-    context = browser.new_context(
-        viewport={'width': 1440, 'height': 900}, locale='en-US')
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT)
-    watch_errors(page)
-    login(page, server, PASSWORD, user=user)
-    page.locator('#menu tbody tr').first.wait_for(state='visible')
-    page.wait_for_load_state('networkidle')
-    return context, page
+    return user_session(browser, server, PASSWORD, user)
 
 
 def wait_dialogs(page, count):

@@ -39,7 +39,7 @@ from playwright.sync_api import expect
 from trytond.modules.spp_grievance.deadline import add_working_days
 
 from .browser import (
-    ACTIVE_TAB, TIMEOUT, login, open_entry, registry_entries, watch_errors)
+    ACTIVE_TAB, TIMEOUT, open_entry, registry_entries, user_session)
 from .conftest import copy_log
 from .test_browser_change_request import (
     button, enabled, no_dialog, press, settled_rows, wait_dialogs,
@@ -155,16 +155,7 @@ def people(server):
 
 def session(browser, server, user):
     "A new browser session of `user`, its menu drawn."
-    context = browser.new_context(
-        viewport={'width': 1440, 'height': 900}, locale='en-US',
-        accept_downloads=True)
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT)
-    watch_errors(page)
-    login(page, server, PASSWORD, user=user)
-    page.locator('#menu tbody tr').first.wait_for(state='visible')
-    page.wait_for_load_state('networkidle')
-    return context, page
+    return user_session(browser, server, PASSWORD, user, accept_downloads=True)
 
 
 def selected(page, name):
