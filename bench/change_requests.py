@@ -46,13 +46,14 @@ import io
 import json
 import os
 import pstats
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from pgdb import connect, database_exists, executable
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / 'bench' / 'results'
@@ -104,22 +105,6 @@ def parse_arguments():
 
 
 # -- database -----------------------------------------------------------------
-
-def executable(name):
-    return shutil.which(name, path=str(Path(sys.executable).parent)) or name
-
-
-def connect(uri, database, **kwargs):
-    import psycopg
-    return psycopg.connect(uri.rstrip('/') + '/' + database, **kwargs)
-
-
-def database_exists(uri, name):
-    with connect(uri, 'postgres') as connection:
-        return bool(connection.execute(
-                'SELECT 1 FROM pg_database WHERE datname = %s',
-                (name,)).fetchone())
-
 
 def create_database(uri, name, size, addons):
     """Create `name` with the addons and generate the population; return

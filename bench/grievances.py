@@ -68,7 +68,6 @@ import datetime as dt
 import json
 import os
 import random
-import shutil
 import statistics
 import subprocess
 import sys
@@ -76,6 +75,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+from pgdb import connect, database_exists, executable
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -181,22 +182,6 @@ def parse_arguments(argv=None):
 
 
 # -- PostgreSQL ---------------------------------------------------------------
-
-def executable(name):
-    return shutil.which(name, path=str(Path(sys.executable).parent)) or name
-
-
-def connect(uri, database, **kwargs):
-    import psycopg
-    return psycopg.connect(uri.rstrip('/') + '/' + database, **kwargs)
-
-
-def database_exists(uri, name):
-    with connect(uri, 'postgres') as connection:
-        return bool(connection.execute(
-                'SELECT 1 FROM pg_database WHERE datname = %s',
-                (name,)).fetchone())
-
 
 def session_settings(uri, mode):
     """The tuned settings a session may set (bench/postgresql.conf) on
