@@ -7,17 +7,20 @@ again. An appeal is a new ticket linked to the one it contests, sent to
 the next level. sla.py keeps the SLA status of open tickets in SQL."""
 import datetime as dt
 
+from sql import Literal
+
 from trytond.i18n import gettext
 from trytond.model import (
     Index, ModelSQL, ModelView, Unique, Workflow, fields)
 from trytond.model.exceptions import AccessError
 from trytond.pool import Pool
 from trytond.pyson import Eval
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 
 from . import sla
-from .deadline import due_dates
 from .category import SEVERITIES
+from .deadline import due_dates
 from .exceptions import GrievanceError
 
 STATES = [
@@ -340,9 +343,12 @@ class Grievance(Workflow, ModelSQL, ModelView):
         return bool(self.assigned_to
             and self.assigned_to.id == Transaction().user)
 
-    def get_in_my_teams(self, name):
+    @classmethod
+    def get_in_my_teams(cls, grievances, name):
+        "The user's teams searched once for the batch."
         Team = Pool().get('spp.grievance.team')
-        return self.team in Team.of_user(Transaction().user)
+        teams = set(Team.of_user(Transaction().user))
+        return {g.id: g.team in teams for g in grievances}
 
     @classmethod
     def search_in_my_teams(cls, name, clause):
@@ -391,10 +397,10 @@ class Grievance(Workflow, ModelSQL, ModelView):
         table = cls.__table__()
         cursor = Transaction().connection.cursor()
         found = set()
-        for start in range(0, len(ids), 1000):
+        for sub_ids in grouped_slice(ids, 1000):
             cursor.execute(*table.select(table.id,
-                    where=table.id.in_(list(ids[start:start + 1000]))
-                    & (table.confidential == True)))  # noqa: E712
+                    where=table.id.in_(list(sub_ids))
+                    & (table.confidential == Literal(True))))
             found.update(i for i, in cursor)
         return found
 
@@ -725,9 +731,9 @@ class Grievance(Workflow, ModelSQL, ModelView):
         # Copied as the contested ticket holds them, confidential or not.
         with Transaction().set_context(_check_access=False):
             appeals = cls.create(vlist)
+        references = {a.appeal_of.id: a.reference for a in appeals}
         Event.add(grievances, 'appealed',
-            comment=lambda g: next(a.reference for a in appeals
-                if a.appeal_of == g))
+            comment=lambda g: references[g.id])
         return appeals
 
     @classmethod
