@@ -72,8 +72,9 @@ class AccessTestCase(ActivatedModuleTestCase):
 
     @with_transaction()
     def test_without_group(self):
-        "A user without a grievance group reads nothing"
+        "A user without a grievance group reads nothing, nor a report"
         Grievance = Pool().get('spp.grievance')
+        Report = Pool().get('spp.grievance.report.category')
         User = Pool().get('res.user')
         s = self.setup_tickets()
         nobody, = User.create([{'name': "Nobody", 'login': 'nobody',
@@ -81,7 +82,10 @@ class AccessTestCase(ActivatedModuleTestCase):
         with as_user(nobody):
             for call in [lambda: Grievance.search([]),
                     lambda: Grievance.read([s['mine'].id], ['description']),
-                    lambda: Grievance.search_count([])]:
+                    lambda: Grievance.search_count([]),
+                    lambda: Report.search([]),
+                    lambda: Grievance.export_data(
+                        [Grievance(s['mine'].id)], ['description'])]:
                 with self.assertRaises(AccessError):
                     call()
 

@@ -95,6 +95,8 @@ class SlaTestCase(ActivatedModuleTestCase):
                     for r in Report.search([])}
         self.assertEqual(rows(ByCategory, users['officer_a'], 'category'),
             {'payment': (2, 1, 1, 1)})
+        self.assertEqual(rows(ByArea, users['officer_b'], 'area'),
+            {'TL-N-B': (1, 1, 0, 0)})
         self.assertEqual(rows(ByCategory, users['manager'], 'category'),
             {'payment': (3, 2, 1, 1)})
         self.assertEqual(rows(ByCategory, users['sensitive'], 'category'),
