@@ -4,22 +4,12 @@ from sql.aggregate import Count, Min, Sum
 from sql.conditionals import Case, Coalesce
 
 from trytond.model import ModelSQL, ModelView, fields
+from trytond.modules.spp_registry.area import (
+    default_area_level, level_rollup)
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 
 from .membership import STATES
-
-
-def default_area_level():
-    "The Region kind, or the highest level below the country."
-    pool = Pool()
-    ModelData = pool.get('ir.model.data')
-    Kind = pool.get('spp.area.kind')
-    try:
-        return ModelData.get_id('spp_registry', 'area_kind_region')
-    except KeyError:
-        kinds = Kind.search([('sequence', '>=', 1)], limit=1)
-        return kinds[0].id if kinds else None
 
 
 class MembershipByAreaContext(ModelView):
@@ -65,20 +55,11 @@ class MembershipByArea(ModelSQL, ModelView):
         without it) in their own area. One GROUP BY, no loop."""
         pool = Pool()
         Membership = pool.get('spp.program.membership')
-        Area = pool.get('spp.area')
         context = Transaction().context
         membership = Membership.__table__()
         level = context.get('area_level') or default_area_level()
         if level:
-            area, ancestor = Area.__table__(), Area.__table__()
-            # Nested set: the ancestors of an area (itself included) are
-            # those whose interval holds its own.
-            rollup = area.join(ancestor, condition=(
-                    (ancestor.left <= area.left)
-                    & (ancestor.right >= area.right)
-                    & (ancestor.kind == level))).select(
-                area.id.as_('area'), Min(ancestor.id).as_('level_area'),
-                group_by=[area.id])
+            rollup = level_rollup(level)
             source = membership.join(rollup, 'LEFT',
                 condition=rollup.area == membership.area)
             area_column = Coalesce(rollup.level_area, membership.area)

@@ -2,6 +2,7 @@
 import csv
 import io
 
+from sql.aggregate import Min
 
 from trytond.i18n import gettext
 from trytond.model import (
@@ -159,3 +160,30 @@ class Area(DeactivableMixin, tree(separator=' / '), ModelSQL, ModelView):
 
 class AreaImportError(ValidationError):
     pass
+
+
+def default_area_level():
+    "The Region kind, or the highest level below the country."
+    pool = Pool()
+    ModelData = pool.get('ir.model.data')
+    Kind = pool.get('spp.area.kind')
+    try:
+        return ModelData.get_id('spp_registry', 'area_kind_region')
+    except KeyError:
+        kinds = Kind.search([('sequence', '>=', 1)], limit=1)
+        return kinds[0].id if kinds else None
+
+
+def level_rollup(level):
+    """A query of (area, level_area): each area and its ancestor of kind
+    `level` (itself when it is of that kind); areas with none are absent,
+    so that a LEFT JOIN and COALESCE keep them as they are. Nested set:
+    the ancestors of an area are those whose interval holds its own."""
+    Area = Pool().get('spp.area')
+    area, ancestor = Area.__table__(), Area.__table__()
+    return area.join(ancestor, condition=(
+            (ancestor.left <= area.left)
+            & (ancestor.right >= area.right)
+            & (ancestor.kind == level))).select(
+        area.id.as_('area'), Min(ancestor.id).as_('level_area'),
+        group_by=[area.id])
