@@ -6,6 +6,7 @@ XLSX (openpyxl). Its figures are those of the dashboards, read through
 the same reports, so the reader's area and record rules apply."""
 import datetime as dt
 import io
+from decimal import Decimal
 
 import openpyxl
 from openpyxl.styles import Font
@@ -154,7 +155,18 @@ class ProgramReport(_ProgramReport, Report):
         context['cycle'] = cycle
         context['sections'] = figures(program.id, cycle and cycle.id)
         context['printed_on'] = dt.datetime.now()
+        context['cell'] = cls.cell
+        context['is_number'] = lambda v: isinstance(v, (int, float, Decimal))
         return context
+
+    @classmethod
+    def cell(cls, value):
+        "A figure as the report shows it."
+        if value is None:
+            return ''
+        if isinstance(value, (float, Decimal)):
+            return cls.format_number(value, None, digits=2)
+        return str(value)
 
 
 class ProgramReportXlsx(_ProgramReport, Report):

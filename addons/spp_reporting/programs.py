@@ -160,7 +160,8 @@ class Target(ModelSQL, ModelView):
             ('program_cycle_unique', Unique(t, t.program, t.cycle),
                 'spp_reporting.msg_target_cycle_unique'),
             ]
-        cls._order = [('program', 'ASC'), ('cycle', 'ASC NULLS FIRST')]
+        cls._order = [('program', 'ASC'), ('cycle', 'ASC NULLS FIRST'),
+            ('id', 'ASC')]
 
     def get_rec_name(self, name):
         return (self.cycle or self.program).rec_name
