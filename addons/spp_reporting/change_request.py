@@ -1,6 +1,6 @@
 """Change request figures for the dashboards: requests by kind and
 state, with the average days from request to application."""
-from sql import Literal, Null
+from sql import Null
 from sql.aggregate import Avg, Count, Min
 from sql.conditionals import Case
 
@@ -49,7 +49,7 @@ class ChangeRequestKind(RecordsMixin, ModelSQL, ModelView):
         return from_.select(
             Min(request.id).as_('id'), *write_columns(),
             request.kind.as_('kind'),
-            Count(Literal('*')).as_('requests'),
+            Count().as_('requests'),
             count_if(state.in_(OPEN_STATES)).as_('pending'),
             *[count_if(state == s).as_(s)
                 for s in ['applied', 'rejected', 'cancelled']],

@@ -16,7 +16,8 @@ from . import sql_views
 from .registry import RecordsMixin
 from .snapshot import Indicator, _Trend
 from .scope import (
-    by_level, count_if, period_domain, scoped, share, source, write_columns)
+    by_level, count_if, period_domain, scoped, share, source, typed_null,
+    write_columns)
 
 
 def sees_sensitive():
@@ -71,7 +72,7 @@ class GrievanceArea(RecordsMixin, ModelSQL, ModelView):
         return from_.select(
             Min(grievance.id).as_('id'), *write_columns(),
             grievance.category.as_('category'), area.as_('area'),
-            Count(Literal('*')).as_('received'),
+            Count().as_('received'),
             count_if(is_open).as_('open_count'),
             count_if(is_open & (grievance.sla_status == 'breached')).as_(
                 'breached'),
@@ -101,8 +102,8 @@ class Snapshot(metaclass=PoolMeta):
             def query(start, end):
                 grievance = Grievance.__table__()
                 return grievance.select(grievance.area.as_('area'),
-                    Literal(None).as_('program'),
-                    Count(Literal('*')).as_('value'),
+                    typed_null('INTEGER').as_('program'),
+                    Count().as_('value'),
                     # Trends are read by anyone with the reporting
                     # groups: sensitive tickets stay out of them.
                     where=(grievance.sensitive != True)

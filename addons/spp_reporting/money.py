@@ -15,7 +15,7 @@ from .programs import program_domain
 from .registry import RecordsMixin
 from .scope import (
     by_level, count_if, period_domain, reporting_areas, scoped, share,
-    source, sum_if, write_columns)
+    source, sum_if, typed_null, write_columns)
 
 # Planned: every entitlement of the cycle but those refused or withdrawn.
 NOT_PLANNED = ('rejected', 'cancelled')
@@ -143,7 +143,7 @@ class CyclePlan(RecordsMixin, ModelSQL, ModelView):
         b_tables, b_where = scoped(Beneficiary, 'area', cycle_domain())
         b_from, beneficiary = source(b_tables)
         counted = b_from.select(beneficiary.cycle.as_('cycle'),
-            Count(Literal('*')).as_('beneficiaries'),
+            Count().as_('beneficiaries'),
             where=b_where, group_by=[beneficiary.cycle])
         e_tables, e_where = scoped(Entitlement, 'cycle_membership.area',
             cycle_domain())
@@ -234,7 +234,7 @@ class Fund(RecordsMixin, ModelSQL, ModelView):
             budget = Coalesce(posted.amount, 0)
             available = budget - committed
         else:
-            budget = available = Literal(None)
+            budget = available = typed_null('NUMERIC')
         where = Literal(True)
         if Transaction().context.get('program'):
             where &= program.id == Transaction().context['program']

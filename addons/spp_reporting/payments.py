@@ -3,7 +3,7 @@ the reconciliation rate (sent payments whose outcome the provider
 reported) and the days from the entitlement's approval to payment."""
 import datetime as dt
 
-from sql import Literal, Null
+from sql import Null
 from sql.aggregate import Avg, Count, Min, Sum
 from sql.conditionals import Case, Coalesce
 
@@ -75,7 +75,7 @@ class PaymentStatus(RecordsMixin, ModelSQL, ModelView):
             cycle.program.as_('program'), payment.cycle.as_('cycle'),
             area.as_('area'), payment.state.as_('state'),
             payment.failure_reason.as_('failure_reason'),
-            Count(Literal('*')).as_('payments'),
+            Count().as_('payments'),
             Sum(payment.amount).as_('amount'),
             Sum(Coalesce(payment.paid_amount, 0)).as_('paid_amount'),
             where=where, group_by=group)
@@ -141,7 +141,7 @@ class PaymentCycle(RecordsMixin, ModelSQL, ModelView):
         return from_.select(
             Min(payment.id).as_('id'), *write_columns(),
             cycle.program.as_('program'), payment.cycle.as_('cycle'),
-            Count(Literal('*')).as_('payments'),
+            Count().as_('payments'),
             *[count_if(state == s).as_(s)
                 for s in ['blocked', 'issued', 'sent', 'paid', 'failed']],
             Sum(Case((state == 'paid', Coalesce(payment.paid_amount, 0)),
@@ -213,9 +213,9 @@ class Snapshot(metaclass=PoolMeta):
             Indicator('paid_amount', "Amount Paid", payments(
                     lambda p: Sum(Coalesce(p.paid_amount, 0)), paid_in)),
             Indicator('paid_payments', "Payments Paid", payments(
-                    lambda p: Count(Literal('*')), paid_in)),
+                    lambda p: Count(), paid_in)),
             Indicator('failed_payments', "Payments Failed", payments(
-                    lambda p: Count(Literal('*')),
+                    lambda p: Count(),
                     lambda p, start, end: p.state == 'failed')),
             ]
 

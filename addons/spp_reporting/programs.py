@@ -3,7 +3,6 @@ coverage (enrolled / eligible), exits and their reasons, and the program
 targets (planned beneficiaries and budget per program and cycle)."""
 import datetime as dt
 
-from sql import Literal
 from sql.aggregate import Count, Min
 
 from trytond.i18n import gettext
@@ -115,14 +114,18 @@ class ProgramExit(RecordsMixin, ModelSQL, ModelView):
             [('state', '=', 'exited')] + program_domain()
             + period_domain('exit_date'))
         from_, membership = source(tables)
-        month = month_start(membership.exit_date)
-        return from_.select(
-            Min(membership.id).as_('id'), *write_columns(),
-            membership.program.as_('program'), month.as_('month'),
-            membership.exit_reason.as_('reason'),
-            Count(Literal('*')).as_('exits'),
-            where=where,
-            group_by=[membership.program, month, membership.exit_reason])
+        # Grouped in an outer query: the month's parameter ('month')
+        # would be bound apart in SELECT and GROUP BY on PostgreSQL.
+        dated = from_.select(membership.id.as_('id'),
+            membership.program.as_('program'),
+            month_start(membership.exit_date).as_('month'),
+            membership.exit_reason.as_('reason'), where=where)
+        return dated.select(
+            Min(dated.id).as_('id'), *write_columns(),
+            dated.program.as_('program'), dated.month.as_('month'),
+            dated.reason.as_('reason'),
+            Count().as_('exits'),
+            group_by=[dated.program, dated.month, dated.reason])
 
     def _records(self):
         domain = [('program', '=', self.program.id),
@@ -218,7 +221,7 @@ class Snapshot(metaclass=PoolMeta):
                 membership = Membership.__table__()
                 return membership.select(membership.area.as_('area'),
                     membership.program.as_('program'),
-                    Count(Literal('*')).as_('value'),
+                    Count().as_('value'),
                     where=membership.state.in_(states),
                     group_by=[membership.area, membership.program])
             return query

@@ -13,7 +13,7 @@ from trytond.transaction import Transaction
 
 from .scope import (
     by_level, count_if, month_start, period_domain, scoped, share, source,
-    write_columns)
+    typed_null, write_columns)
 
 AGE_BANDS = [
     ('0-4', "0–4"),
@@ -90,7 +90,7 @@ class RegistryArea(RecordsMixin, ModelSQL, ModelView):
                     identifier.select(identifier.party,
                         where=identifier.verification_status == 'match')))
         else:
-            verified = Literal(None)
+            verified = typed_null('INTEGER')
         female = ModelData.get_id('spp_registry', 'gender_female')
         male = ModelData.get_id('spp_registry', 'gender_male')
         individuals = count_if(individual)
@@ -163,11 +163,16 @@ class RegistryAge(RecordsMixin, ModelSQL, ModelView):
                 condition &= party.birth_date <= until
             whens.append((condition, Literal(band)))
         band = Case(*whens, else_=Literal('unknown'))
-        return from_.select(
-            Min(party.id).as_('id'), *write_columns(),
-            band.as_('age_band'), party.gender.as_('gender'),
-            Count(Literal('*')).as_('individuals'),
-            where=where, group_by=[band, party.gender])
+        # Grouped in an outer query: PostgreSQL binds the parameters of
+        # the CASE in SELECT and GROUP BY apart and refuses them as
+        # different expressions.
+        banded = from_.select(party.id.as_('id'), band.as_('age_band'),
+            party.gender.as_('gender'), where=where)
+        return banded.select(
+            Min(banded.id).as_('id'), *write_columns(),
+            banded.age_band.as_('age_band'), banded.gender.as_('gender'),
+            Count().as_('individuals'),
+            group_by=[banded.age_band, banded.gender])
 
     def _records(self):
         domain = [('registrant_type', '=', 'individual'),
@@ -204,14 +209,18 @@ class RegistryMonth(RecordsMixin, ModelSQL, ModelView):
                 ('registration_date', '!=', None)]
             + period_domain('registration_date'))
         from_, party = source(tables)
-        month = month_start(party.registration_date)
-        return from_.select(
-            Min(party.id).as_('id'), *write_columns(),
-            month.as_('month'),
-            count_if(party.registrant_type == 'group').as_('households'),
-            count_if(party.registrant_type == 'individual').as_(
+        # Grouped in an outer query: the month's parameter ('month')
+        # would be bound apart in SELECT and GROUP BY on PostgreSQL.
+        dated = from_.select(party.id.as_('id'),
+            month_start(party.registration_date).as_('month'),
+            party.registrant_type.as_('registrant_type'), where=where)
+        return dated.select(
+            Min(dated.id).as_('id'), *write_columns(),
+            dated.month.as_('month'),
+            count_if(dated.registrant_type == 'group').as_('households'),
+            count_if(dated.registrant_type == 'individual').as_(
                 'individuals'),
-            where=where, group_by=[month])
+            group_by=[dated.month])
 
     def _records(self):
         start = self.month

@@ -7,7 +7,7 @@ the reader could not list, and an area outside the reader's areas gives
 empty figures, not totals that reveal it."""
 import datetime as dt
 
-from sql import Literal, Null
+from sql import Cast, Literal, Null
 from sql.aggregate import Sum
 from sql.conditionals import Case, Coalesce
 from sql.functions import DateTrunc, Function
@@ -135,5 +135,12 @@ def share(part, whole):
 
 def write_columns():
     "The create/write columns a table_query returns, as constants."
-    return [Literal(0).as_('create_uid'), Literal(None).as_('create_date'),
-        Literal(0).as_('write_uid'), Literal(None).as_('write_date')]
+    return [Literal(0).as_('create_uid'),
+        typed_null('TIMESTAMP').as_('create_date'),
+        Literal(0).as_('write_uid'),
+        typed_null('TIMESTAMP').as_('write_date')]
+
+
+def typed_null(sql_type):
+    "NULL of a type PostgreSQL can tell (a bare parameter has none)."
+    return Cast(Literal(None), sql_type)

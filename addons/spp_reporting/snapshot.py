@@ -26,7 +26,8 @@ from trytond.transaction import Transaction
 from trytond.wizard import StateTransition, Wizard
 
 from . import sql_views
-from .scope import period_domain, scoped, source, write_columns
+from .scope import (
+    period_domain, scoped, source, typed_null, write_columns)
 
 # code: stored in the snapshot rows; query(start, end): a SELECT of
 # (area, program, value) columns, program NULL for registry indicators.
@@ -81,8 +82,8 @@ class Snapshot(ModelSQL, ModelView):
             def query(start, end):
                 party = Party.__table__()
                 return party.select(party.area.as_('area'),
-                    Literal(None).as_('program'),
-                    Count(Literal('*')).as_('value'),
+                    typed_null('INTEGER').as_('program'),
+                    Count().as_('value'),
                     where=(party.registrant_type == kind)
                     & (party.active == True),
                     group_by=[party.area])
