@@ -97,8 +97,11 @@ class RegistryArea(RecordsMixin, ModelSQL, ModelView):
         with_phone = count_if(individual & party.id.in_(phoned))
         exact = count_if(individual & (party.birth_date != Null)
             & (party.birth_date_approximate != True))
-        return from_.select(
-            Min(party.id).as_('id'), *write_columns(),
+        # The shares from the counts in an outer query: repeated in the
+        # same SELECT, each copy of a count (and of its IN subquery) gets
+        # parameters of its own and PostgreSQL computes it again.
+        counts = from_.select(
+            Min(party.id).as_('id'),
             area.as_('area'),
             count_if(party.registrant_type == 'group').as_('households'),
             individuals.as_('individuals'),
@@ -107,10 +110,20 @@ class RegistryArea(RecordsMixin, ModelSQL, ModelView):
             verified.as_('with_verified_id'),
             with_phone.as_('with_phone'),
             exact.as_('exact_birth_date'),
-            share(verified, individuals).as_('verified_id_share'),
-            share(with_phone, individuals).as_('phone_share'),
-            share(exact, individuals).as_('exact_birth_date_share'),
             where=where, group_by=[area])
+        return counts.select(
+            counts.id.as_('id'), *write_columns(),
+            counts.area.as_('area'), counts.households.as_('households'),
+            counts.individuals.as_('individuals'),
+            counts.female.as_('female'), counts.male.as_('male'),
+            counts.with_verified_id.as_('with_verified_id'),
+            counts.with_phone.as_('with_phone'),
+            counts.exact_birth_date.as_('exact_birth_date'),
+            share(counts.with_verified_id, counts.individuals).as_(
+                'verified_id_share'),
+            share(counts.with_phone, counts.individuals).as_('phone_share'),
+            share(counts.exact_birth_date, counts.individuals).as_(
+                'exact_birth_date_share'))
 
     def _records(self):
         return 'party.party', [('registrant_type', '!=', None)] + (

@@ -97,7 +97,8 @@ class Snapshot(ModelSQL, ModelView):
     @classmethod
     def take(cls, day=None):
         """Replace the snapshot of the month of `day` (today by default)
-        with the figures now: one statement per indicator."""
+        with the figures now: one statement per indicator. Return the
+        month and the number of rows written."""
         pool = Pool()
         Date = pool.get('ir.date')
         day = day or Date.today()
@@ -108,6 +109,7 @@ class Snapshot(ModelSQL, ModelView):
         cursor.execute(*table.delete(where=table.month == start))
         now = dt.datetime.now()
         user = Transaction().user
+        count = 0
         for indicator in cls._indicators():
             figures = indicator.query(start, end)
             cursor.execute(*table.insert(
@@ -119,6 +121,8 @@ class Snapshot(ModelSQL, ModelView):
                         figures.area, figures.program, figures.value,
                         Literal(user), Literal(now),
                         where=figures.value != Null)))
+            count += max(cursor.rowcount, 0)
+        return start, count
 
     @classmethod
     def take_current(cls):

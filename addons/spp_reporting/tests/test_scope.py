@@ -1,5 +1,11 @@
 """The reports' scope beyond the figures: roll-up to an area level,
-exports as a Reporting Officer, sensitive grievances, change requests."""
+exports and spreadsheets as a Reporting Officer, sensitive grievances,
+change requests, and what the audit trail records."""
+import io
+
+import openpyxl
+
+from trytond.model.exceptions import AccessError
 from trytond.modules.spp_grievance.tests.tools import file_grievance
 from trytond.modules.spp_registry.tests.tools import (
     ActivatedModuleTestCase, get_ref)
@@ -13,7 +19,7 @@ from .tools import (
 class ScopeTestCase(ActivatedModuleTestCase):
     "Reporting scope"
     module = ['spp_reporting', 'spp_payment', 'spp_grievance',
-        'spp_change_request']
+        'spp_change_request', 'spp_audit']
 
     @with_transaction()
     def test_roll_up_to_area_level(self):
@@ -98,3 +104,45 @@ class ScopeTestCase(ActivatedModuleTestCase):
         row, = rows('spp.report.change_request')
         self.assertEqual((row['kind'], row['requests'], row['pending']),
             (kind.id, 2, Request.search_count([('state', '=', 'draft')])))
+
+    @with_transaction()
+    def test_rows_spreadsheet(self):
+        "Print › Spreadsheet writes the selected rows with the list's "
+        "columns; an officer's rows are their areas'"
+        pool = Pool()
+        Report = pool.get('spp.report.registry.area')
+        Xlsx = pool.get('spp.report.rows.xlsx', type='report')
+        s = setup_population()
+        with as_user(s['officer_a'])[0], as_user(s['officer_a'])[1]:
+            ids = [r.id for r in Report.search([])]
+            oext, content, _, _ = Xlsx.execute(ids, {
+                    'model': Report.__name__, 'id': ids[0], 'ids': ids})
+        self.assertEqual(oext, 'xlsx')
+        sheet = openpyxl.load_workbook(io.BytesIO(content)).active
+        lines = list(sheet.iter_rows(values_only=True))
+        self.assertEqual(lines[0][:3], ("Area", "Households", "Individuals"))
+        self.assertEqual(lines[1:], [("District A", 2, 3, 1, 0, None, None,
+                    2, lines[1][8], 3, 100.0)])
+        with as_user(s['nobody'])[0], as_user(s['nobody'])[1]:
+            with self.assertRaises(AccessError):
+                Xlsx.execute(ids, {'model': Report.__name__, 'ids': ids})
+
+    @with_transaction()
+    def test_audited(self):
+        "A snapshot run is one audit entry with its rows; a target change "
+        "is recorded"
+        pool = Pool()
+        Snapshot = pool.get('spp.report.snapshot')
+        Target = pool.get('spp.program.target')
+        Log = pool.get('spp.audit.log')
+        s = setup_population()
+        month, count = Snapshot.take()
+        self.assertEqual(count, Snapshot.search_count([]))
+        target, = Target.create([{'program': s['program'].id,
+                    'beneficiaries': 3}])
+        Log.flush()
+        entry, = Log.search([('model', '=', 'spp.report.snapshot'),
+                ('action', '=', 'taken')])
+        self.assertEqual(entry.count, count)
+        self.assertTrue(Log.search([('model', '=', 'spp.program.target'),
+                    ('record_id', '=', target.id)]))
