@@ -53,6 +53,9 @@ class GrievanceArea(RecordsMixin, ModelSQL, ModelView):
     @classmethod
     def _domain(cls):
         domain = period_domain('received_on', is_datetime=True)
+        program = Transaction().context.get('program')
+        if program and 'program' in Pool().get('spp.grievance')._fields:
+            domain.append(('program', '=', program))
         if not sees_sensitive():
             domain.append(('sensitive', '=', False))
         return domain

@@ -58,7 +58,8 @@ class ProgramCoverage(RecordsMixin, ModelSQL, ModelView):
     not_eligible = fields.Integer("Not Eligible", readonly=True)
     duplicated = fields.Integer("Duplicated", readonly=True)
     coverage = fields.Float("Coverage (%)", digits=(3, 1), readonly=True,
-        help="Enrolled beneficiaries out of the eligible ones.")
+        help="Enrolled beneficiaries out of the eligible ones, now (the "
+        "period filter does not apply).")
 
     @classmethod
     def __setup__(cls):
@@ -69,8 +70,9 @@ class ProgramCoverage(RecordsMixin, ModelSQL, ModelView):
     @classmethod
     def table_query(cls):
         Membership = Pool().get('spp.program.membership')
-        tables, where = scoped(Membership, 'area',
-            program_domain() + period_domain('enrolment_date'))
+        # A figure of now: the period does not apply (draft memberships
+        # have no enrolment date).
+        tables, where = scoped(Membership, 'area', program_domain())
         from_, membership = source(tables)
         from_, area = by_level(from_, membership.area)
         state = membership.state
@@ -90,7 +92,7 @@ class ProgramCoverage(RecordsMixin, ModelSQL, ModelView):
     def _records(self):
         return 'spp.program.membership', [
             ('program', '=', self.program.id)] + self._area_domain(
-            'area', self.area) + period_domain('enrolment_date')
+            'area', self.area)
 
 
 class ProgramExit(RecordsMixin, ModelSQL, ModelView):

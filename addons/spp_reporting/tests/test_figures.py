@@ -87,7 +87,7 @@ class FiguresTestCase(ActivatedModuleTestCase):
         future = {'from_date': dt.date(2100, 1, 1),
             'to_date': dt.date(2100, 12, 31)}
         for model in ['spp.report.registry.area', 'spp.report.registry.age',
-                'spp.report.registry.month', 'spp.report.program.coverage',
+                'spp.report.registry.month', 'spp.report.program.exit',
                 'spp.report.cycle.area', 'spp.report.payment.status',
                 'spp.report.payment.cycle', 'spp.report.grievance',
                 'spp.report.change_request', 'spp.report.trend.registry']:
