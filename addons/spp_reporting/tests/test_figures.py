@@ -17,16 +17,12 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
-from .tools import as_user, rows, setup_population
+from .tools import MODULES, as_user, rows, setup_population
 
 
 class FiguresTestCase(ActivatedModuleTestCase):
     "Reporting figures"
-    module = ['spp_reporting', 'spp_payment', 'spp_grievance',
-        'spp_change_request']
-
-    def setUp(self):
-        super().setUp()
+    module = MODULES
 
     @with_transaction()
     def test_registry_by_area(self):

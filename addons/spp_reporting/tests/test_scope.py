@@ -13,13 +13,12 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
 
 from .tools import (
-    MANAGER, area_user, as_user, rows, setup_population)
+    MANAGER, MODULES, area_user, as_user, rows, setup_population)
 
 
 class ScopeTestCase(ActivatedModuleTestCase):
     "Reporting scope"
-    module = ['spp_reporting', 'spp_payment', 'spp_grievance',
-        'spp_change_request', 'spp_audit']
+    module = MODULES
 
     @with_transaction()
     def test_roll_up_to_area_level(self):

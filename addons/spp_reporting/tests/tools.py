@@ -11,6 +11,9 @@ from trytond.modules.spp_programs.tests.test_area_rules import area_user
 from trytond.modules.spp_registry.tests.tools import create_areas
 from trytond.pool import Pool
 
+# One set for every test module here: trytond's DB_CACHE restores it.
+MODULES = ['spp_reporting', 'spp_payment', 'spp_grievance',
+    'spp_change_request', 'spp_audit']
 OFFICER = 'spp_reporting.group_reporting_officer'
 MANAGER = 'spp_reporting.group_reporting_manager'
 
