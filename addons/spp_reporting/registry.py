@@ -137,13 +137,16 @@ class RegistryAge(RecordsMixin, ModelSQL, ModelView):
     __name__ = 'spp.report.registry.age'
     age_band = fields.Selection(AGE_BANDS, "Age", readonly=True)
     age_band_string = age_band.translated('age_band')
+    band_order = fields.Integer("Band Order", readonly=True,
+        help="The age bands from the youngest: the order of the chart.")
     gender = fields.Many2One('spp.gender', "Sex", readonly=True)
     individuals = fields.Integer("Individuals", readonly=True)
 
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        cls._order = [('age_band', 'ASC'), ('gender', 'ASC'), ('id', 'ASC')]
+        cls._order = [('band_order', 'ASC'), ('gender', 'ASC'),
+            ('id', 'ASC')]
 
     @classmethod
     def bands(cls, today=None):
@@ -167,23 +170,28 @@ class RegistryAge(RecordsMixin, ModelSQL, ModelView):
             [('registrant_type', '=', 'individual')]
             + period_domain('registration_date'))
         from_, party = source(tables)
-        whens = []
-        for band, after, until in cls.bands():
+        whens, orders = [], []
+        for position, (band, after, until) in enumerate(cls.bands()):
             condition = Literal(True)
             if after:
                 condition &= party.birth_date > after
             if until:
                 condition &= party.birth_date <= until
             whens.append((condition, Literal(band)))
+            orders.append((condition, Literal(position)))
         band = Case(*whens, else_=Literal('unknown'))
+        order = Case(*orders, else_=Literal(len(orders)))
         # Grouped in an outer query: PostgreSQL binds the parameters of
         # the CASE in SELECT and GROUP BY apart and refuses them as
         # different expressions.
         banded = from_.select(party.id.as_('id'), band.as_('age_band'),
-            party.gender.as_('gender'), where=where)
+            order.as_('band_order'), party.gender.as_('gender'),
+            where=where)
         return banded.select(
             Min(banded.id).as_('id'), *write_columns(),
-            banded.age_band.as_('age_band'), banded.gender.as_('gender'),
+            banded.age_band.as_('age_band'),
+            Min(banded.band_order).as_('band_order'),
+            banded.gender.as_('gender'),
             Count().as_('individuals'),
             group_by=[banded.age_band, banded.gender])
 
