@@ -51,6 +51,40 @@ class RegistryArea(RecordsMixin, ModelSQL, ModelView):
     individuals = fields.Integer("Individuals", readonly=True)
     female = fields.Integer("Female", readonly=True)
     male = fields.Integer("Male", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('individuals', 'DESC'), ('id', 'ASC')]
+
+    @classmethod
+    def table_query(cls):
+        ModelData = Pool().get('ir.model.data')
+        from_, party, area, where = registrants_by_area()
+        individual = party.registrant_type == 'individual'
+        female = ModelData.get_id('spp_registry', 'gender_female')
+        male = ModelData.get_id('spp_registry', 'gender_male')
+        return from_.select(
+            Min(party.id).as_('id'), *write_columns(),
+            area.as_('area'),
+            count_if(party.registrant_type == 'group').as_('households'),
+            count_if(individual).as_('individuals'),
+            count_if(individual & (party.gender == female)).as_('female'),
+            count_if(individual & (party.gender == male)).as_('male'),
+            where=where, group_by=[area])
+
+    def _records(self):
+        return 'party.party', [('registrant_type', '!=', None)] + (
+            self._area_domain('area', self.area)
+            + period_domain('registration_date'))
+
+
+class RegistryQuality(RecordsMixin, ModelSQL, ModelView):
+    "Data Quality by Area"
+    __string__ = "Data Quality by Area"
+    __name__ = 'spp.report.registry.quality'
+    area = fields.Many2One('spp.area', "Area", readonly=True)
+    individuals = fields.Integer("Individuals", readonly=True)
     with_verified_id = fields.Integer("With a Verified ID", readonly=True,
         help="Individuals with an ID number the national ID system "
         "confirmed (empty where ID verification is not installed).")
@@ -71,51 +105,35 @@ class RegistryArea(RecordsMixin, ModelSQL, ModelView):
     @classmethod
     def table_query(cls):
         pool = Pool()
-        Party = pool.get('party.party')
         Identifier = pool.get('party.identifier')
         Contact = pool.get('party.contact_mechanism')
-        ModelData = pool.get('ir.model.data')
-        tables, where = scoped(Party, 'area',
-            [('registrant_type', 'in', ['individual', 'group'])]
-            + period_domain('registration_date'))
-        from_, party = source(tables)
-        from_, area = by_level(from_, party.area)
-        individual = party.registrant_type == 'individual'
+        from_, party, area, where = registrants_by_area(
+            [('registrant_type', '=', 'individual')])
         identifier = Identifier.__table__()
         contact = Contact.__table__()
         phoned = contact.select(contact.party,
             where=contact.type.in_(PHONE_TYPES) & (contact.active == True))
         if 'verification_status' in Identifier._fields:
-            verified = count_if(individual & party.id.in_(
+            verified = count_if(party.id.in_(
                     identifier.select(identifier.party,
                         where=identifier.verification_status == 'match')))
         else:
             verified = typed_null('INTEGER')
-        female = ModelData.get_id('spp_registry', 'gender_female')
-        male = ModelData.get_id('spp_registry', 'gender_male')
-        individuals = count_if(individual)
-        with_phone = count_if(individual & party.id.in_(phoned))
-        exact = count_if(individual & (party.birth_date != Null)
-            & (party.birth_date_approximate != True))
         # The shares from the counts in an outer query: repeated in the
         # same SELECT, each copy of a count (and of its IN subquery) gets
         # parameters of its own and PostgreSQL computes it again.
         counts = from_.select(
-            Min(party.id).as_('id'),
-            area.as_('area'),
-            count_if(party.registrant_type == 'group').as_('households'),
-            individuals.as_('individuals'),
-            count_if(individual & (party.gender == female)).as_('female'),
-            count_if(individual & (party.gender == male)).as_('male'),
+            Min(party.id).as_('id'), area.as_('area'),
+            Count().as_('individuals'),
             verified.as_('with_verified_id'),
-            with_phone.as_('with_phone'),
-            exact.as_('exact_birth_date'),
+            count_if(party.id.in_(phoned)).as_('with_phone'),
+            count_if((party.birth_date != Null)
+                & (party.birth_date_approximate != True)).as_(
+                'exact_birth_date'),
             where=where, group_by=[area])
         return counts.select(
             counts.id.as_('id'), *write_columns(),
-            counts.area.as_('area'), counts.households.as_('households'),
-            counts.individuals.as_('individuals'),
-            counts.female.as_('female'), counts.male.as_('male'),
+            counts.area.as_('area'), counts.individuals.as_('individuals'),
             counts.with_verified_id.as_('with_verified_id'),
             counts.with_phone.as_('with_phone'),
             counts.exact_birth_date.as_('exact_birth_date'),
@@ -126,9 +144,22 @@ class RegistryArea(RecordsMixin, ModelSQL, ModelView):
                 'exact_birth_date_share'))
 
     def _records(self):
-        return 'party.party', [('registrant_type', '!=', None)] + (
+        return 'party.party', [('registrant_type', '=', 'individual')] + (
             self._area_domain('area', self.area)
             + period_domain('registration_date'))
+
+
+def registrants_by_area(domain=None):
+    """(from_, party, area, where): the registrants the reader may count
+    (individuals and groups, or `domain`) registered in the context's
+    period, and their area rolled up to the context's level."""
+    Party = Pool().get('party.party')
+    tables, where = scoped(Party, 'area',
+        (domain or [('registrant_type', 'in', ['individual', 'group'])])
+        + period_domain('registration_date'))
+    from_, party = source(tables)
+    from_, area = by_level(from_, party.area)
+    return from_, party, area, where
 
 
 class RegistryAge(RecordsMixin, ModelSQL, ModelView):

@@ -24,7 +24,9 @@ class AloneTestCase(ActivatedModuleTestCase):
             area=areas['TL-N-A'])
         row, = rows('spp.report.registry.area')
         self.assertEqual((row['households'], row['individuals']), (1, 1))
-        self.assertIsNone(row['with_verified_id'])  # no ID verification
+        quality, = rows('spp.report.registry.quality')
+        self.assertIsNone(quality['with_verified_id'])  # no ID verification
+        self.assertEqual(quality['exact_birth_date'], 1)
         ages = rows('spp.report.registry.age')
         self.assertEqual([(r['age_band'], r['individuals']) for r in ages],
             [('60+', 1)])

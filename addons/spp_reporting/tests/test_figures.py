@@ -33,10 +33,13 @@ class FiguresTestCase(ActivatedModuleTestCase):
         s = setup_population()
         female = get_ref('spp_registry', 'gender_female')
         by_area = {r['area']: r for r in rows('spp.report.registry.area')}
+        quality = {r['area']: r
+            for r in rows('spp.report.registry.quality')}
+        self.assertEqual(set(quality), set(by_area))
         self.assertEqual(set(by_area),
             {s['areas']['TL-N-A'].id, s['areas']['TL-N-B'].id})
         for area in [s['areas']['TL-N-A'], s['areas']['TL-N-B']]:
-            row = by_area[area.id]
+            row, checks = by_area[area.id], quality[area.id]
             people = [('registrant_type', '=', 'individual'),
                 ('area', '=', area.id)]
             self.assertEqual(row['households'], Party.search_count([
@@ -45,16 +48,18 @@ class FiguresTestCase(ActivatedModuleTestCase):
             self.assertEqual(row['individuals'], Party.search_count(people))
             self.assertEqual(row['female'], Party.search_count(
                     people + [('gender', '=', female)]))
-            self.assertEqual(row['with_phone'], Party.search_count(
+            self.assertEqual(checks['individuals'], row['individuals'])
+            self.assertEqual(checks['with_phone'], Party.search_count(
                     people + [('contact_mechanisms.type', '=', 'mobile')]))
-            self.assertEqual(row['exact_birth_date'], Party.search_count(
+            self.assertEqual(checks['exact_birth_date'], Party.search_count(
                     people + [('birth_date', '!=', None),
                         ('birth_date_approximate', '!=', True)]))
         a = by_area[s['areas']['TL-N-A'].id]
+        a_checks = quality[s['areas']['TL-N-A'].id]
         # A0: a head; A1: a (female) head and a child; heads have phones.
         self.assertEqual((a['households'], a['individuals'], a['female'],
-                a['with_phone']), (2, 3, 1, 2))
-        self.assertAlmostEqual(a['phone_share'], 200 / 3, places=1)
+                a_checks['with_phone']), (2, 3, 1, 2))
+        self.assertAlmostEqual(a_checks['phone_share'], 200 / 3, places=1)
 
     @with_transaction()
     def test_age_bands_and_months(self):
@@ -82,7 +87,8 @@ class FiguresTestCase(ActivatedModuleTestCase):
         setup_population()
         future = {'from_date': dt.date(2100, 1, 1),
             'to_date': dt.date(2100, 12, 31)}
-        for model in ['spp.report.registry.area', 'spp.report.registry.age',
+        for model in ['spp.report.registry.area',
+                'spp.report.registry.quality', 'spp.report.registry.age',
                 'spp.report.registry.month', 'spp.report.program.exit',
                 'spp.report.cycle.area', 'spp.report.payment.status',
                 'spp.report.payment.cycle', 'spp.report.grievance',
