@@ -38,7 +38,8 @@ PASSWORDS = {
     'validator': 'demo-Validator-2',
     'manager': 'demo-Manager-2', 'approver': 'demo-Approver-2',
     'finance': 'demo-Finance-2', 'payments': 'demo-Payments-2',
-    'viewer': 'demo-Viewer-2', 'auditor': 'demo-Auditor-2'}
+    'viewer': 'demo-Viewer-2', 'auditor': 'demo-Auditor-2',
+    'monitoring': 'demo-Monitoring-2'}
 ERP_MENUS = {'Parties', 'Products', 'Currencies', 'Companies'}
 DOCS_IMG = Path(__file__).resolve().parent.parent / 'docs' / 'img'
 CASH_GRANT = "Family Cash Grant"
@@ -153,7 +154,7 @@ def test_each_user_sees_an_sp_mis_menu(browser, page, demo_server, user,
     else:
         assert roots and not roots & ERP_MENUS, roots
         assert roots <= {'Registry', 'Programs', 'Audit',
-            'Change Requests', 'Grievances'}, roots
+            'Change Requests', 'Grievances', 'Reporting'}, roots
         # Change requests are the registrar's and their checker's.
         assert ('Change Requests' in roots) == (
             user in {'registrar', 'checker'}), roots
@@ -162,6 +163,9 @@ def test_each_user_sees_an_sp_mis_menu(browser, page, demo_server, user,
             roots)
         # The audit log is the auditors' only.
         assert ('Audit' in roots) == (user == 'auditor'), roots
+        # Reporting is the reporting manager's and officer's.
+        assert ('Reporting' in roots) == (
+            user in {'manager', 'monitoring'}), roots
     if user in {'manager', 'finance', 'payments'}:
         assert open_entry(page, 'Programs') == 'menu'
         entries = set(menu_texts(page))

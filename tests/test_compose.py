@@ -35,7 +35,11 @@ def command(service):
 
 
 def test_services(services):
-    assert set(services) == {'postgres', *TRYTOND_SERVICES}
+    assert set(services) == {'postgres', 'postgres-replica',
+        *TRYTOND_SERVICES}
+    # Only the replica is optional (docker compose --profile replica).
+    assert [name for name, service in services.items()
+        if 'profiles' in service] == ['postgres-replica']
 
 
 def test_postgres(compose, services):
@@ -46,6 +50,69 @@ def test_postgres(compose, services):
     assert volume in compose['volumes'], "data on a named volume"
     test = ' '.join(postgres['healthcheck']['test'])
     assert 'pg_isready' in test
+
+
+def postgres_settings(service):
+    "The -c name=value settings of a postgres command."
+    args = command(service)
+    return dict(args[i + 1].split('=', 1)
+        for i, arg in enumerate(args) if arg == '-c')
+
+
+def test_primary_for_replication(services):
+    "The primary streams WAL to a standby, as a role of its init script"
+    postgres = services['postgres']
+    assert command(postgres)[0] == 'postgres'
+    settings = postgres_settings(postgres)
+    assert settings['wal_level'] in {'replica', 'logical'}
+    assert int(settings['max_wal_senders']) >= 1
+    environment = postgres['environment']
+    assert environment['POSTGRES_REPLICATION_USER'] == 'replicator'
+    # No secret in the file: from the environment, as POSTGRES_PASSWORD.
+    assert re.fullmatch(r'\$\{POSTGRES_REPLICATION_PASSWORD(:-\w+)?\}',
+        environment['POSTGRES_REPLICATION_PASSWORD'])
+    scripts = [volume.split(':') for volume in postgres['volumes'][1:]]
+    script, = [source for source, target, *_ in scripts
+        if target.startswith('/docker-entrypoint-initdb.d/')]
+    path = ROOT / script
+    assert path.is_file() and path.stat().st_mode & 0o111, script
+    text = path.read_text()
+    assert 'WITH REPLICATION LOGIN' in text
+    assert re.search(r'host replication \S+ all scram-sha-256', text)
+    assert 'pg_hba.conf' in text
+
+
+def test_replica(compose, services):
+    "postgres-replica: a streaming standby of postgres, on the loopback"
+    replica = services['postgres-replica']
+    assert replica['profiles'] == ['replica']
+    assert replica['image'] == services['postgres']['image']
+    assert replica['depends_on']['postgres']['condition'] == (
+        'service_healthy')
+    script = ' '.join(command(replica))
+    if replica.get('entrypoint'):
+        script = ' '.join(replica['entrypoint']) + ' ' + script
+    basebackup = re.search(r'pg_basebackup\b([^;&|]*)', script).group(1)
+    assert '--host=postgres' in basebackup or '-h postgres' in basebackup
+    assert '--write-recovery-conf' in basebackup or re.search(
+        r'(^|\s)-R(\s|$)', basebackup), "a standby: recovery configured"
+    assert '--username=replicator' in basebackup
+    assert re.search(r'exec postgres\b.*hot_standby=on', script)
+    # A shell variable is $$ in the file, or compose would replace it.
+    assert '$PGDATA' not in script.replace('$$PGDATA', '')
+    environment = replica['environment']
+    assert re.fullmatch(r'\$\{POSTGRES_REPLICATION_PASSWORD(:-\w+)?\}',
+        environment['PGPASSWORD'])
+    assert environment['PGPASSWORD'] == (
+        services['postgres']['environment']['POSTGRES_REPLICATION_PASSWORD'])
+    volume, target = replica['volumes'][0].split(':')[:2]
+    assert volume in compose['volumes'] and volume != (
+        services['postgres']['volumes'][0].split(':')[0])
+    assert environment['PGDATA'].startswith(target + '/')
+    assert replica['ports'] and all(
+        str(port).startswith('127.0.0.1:') for port in replica['ports']), (
+        "published on the loopback only")
+    assert 'pg_isready' in ' '.join(replica['healthcheck']['test'])
 
 
 def test_trytond_services_share_one_image(services):

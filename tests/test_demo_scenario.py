@@ -21,7 +21,8 @@ PASSWORDS = {
     'validator': 'demo-Validator-1',
     'manager': 'demo-Manager-1', 'approver': 'demo-Approver-1',
     'finance': 'demo-Finance-1', 'payments': 'demo-Payments-1',
-    'viewer': 'demo-Viewer-1', 'auditor': 'demo-Auditor-1'}
+    'viewer': 'demo-Viewer-1', 'auditor': 'demo-Auditor-1',
+    'monitoring': 'demo-Monitoring-1'}
 
 
 def use_database(database):
@@ -251,6 +252,67 @@ def test_registrar_sees_own_region(transaction):
     assert set(seen) == set(in_region)
     # The README's tour has the registrar find this one.
     assert "Dela Cruz Household" in {p.name for p in seen}
+
+
+def test_reporting_users(transaction):
+    "The program manager reports on every area, the M&E officer on a district"
+    from trytond.pool import Pool
+    pool = Pool()
+    User = pool.get('res.user')
+    ModelData = pool.get('ir.model.data')
+    Party = pool.get('party.party')
+    Report = pool.get('spp.report.registry.area')
+    manager_group = ModelData.get_id('spp_reporting',
+        'group_reporting_manager')
+    officer_group = ModelData.get_id('spp_reporting',
+        'group_reporting_officer')
+    manager, = User.search([('login', '=', 'manager')])
+    monitoring, = User.search([('login', '=', 'monitoring')])
+    assert manager_group in {g.id for g in manager.groups}
+    assert not manager.spp_areas
+    assert officer_group in {g.id for g in monitoring.groups}
+    district, = monitoring.spp_areas
+    assert district.code == 'PH-01-01' and district.parent.code == 'PH-01'
+    in_district = Party.search_count([('registrant_type', '!=', None),
+            ('area', 'child_of', [district.id], 'parent')])
+    assert in_district
+    with transaction.set_user(monitoring.id), \
+            transaction.set_context(_check_access=True):
+        rows = Report.search([])
+        # Rolled up to the region, counting the district's registrants.
+        assert {r.area.id for r in rows} == {district.parent.id}
+        assert sum(r.households + r.individuals for r in rows) == (
+            in_district)
+    with transaction.set_user(manager.id), \
+            transaction.set_context(_check_access=True):
+        assert len(Report.search([])) > 1
+
+
+def test_targets_and_snapshot(transaction):
+    "Program targets of the demo programs, and this month's snapshot"
+    from trytond.pool import Pool
+    pool = Pool()
+    Target = pool.get('spp.program.target')
+    Snapshot = pool.get('spp.report.snapshot')
+    Plan = pool.get('spp.report.cycle.plan')
+    Date = pool.get('ir.date')
+    targets = Target.search([])
+    assert {(t.program.code, t.cycle.sequence if t.cycle else None)
+        for t in targets} == {('FCG', None), ('FCG', 1), ('SCP', None)}
+    assert all(t.create_uid.login == 'manager' for t in targets)
+    plans = {(p.program.code, p.cycle.sequence): p for p in Plan.search([])}
+    # A cycle's own target, else the program's standing one.
+    assert plans['FCG', 1].planned_beneficiaries == 120
+    assert plans['FCG', 2].planned_beneficiaries == 150
+    assert plans['SCP', 1].planned_budget == Decimal('80000.00')
+    month = Date.today().replace(day=1)
+    rows = Snapshot.search([])
+    assert rows and {r.month for r in rows} == {month}
+    indicators = {r.indicator for r in rows}
+    assert {'households', 'individuals', 'enrolled', 'eligible'} <= (
+        indicators)
+    for Trend in ['spp.report.trend.registry', 'spp.report.trend.program']:
+        assert pool.get(Trend).search([]), Trend
 
 
 def load_demo_tool(monkeypatch, var):

@@ -111,6 +111,9 @@ def load_demo(households=300, seed=7, passwords=None):
     generate_population(households, seed=seed, start=0,
         regions=DEMO_REGIONS)
     load_scenario(ensure_users(passwords), today)
+    # The trends start with this month (the daily cron job keeps it
+    # fresh): one INSERT ... SELECT per indicator.
+    Pool().get('spp.report.snapshot').take()
     skip_configuration_wizard()
     return True
 

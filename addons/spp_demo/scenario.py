@@ -15,6 +15,9 @@ approver never approves what they submitted.
                         approved, a draft payment batch to approve and export
                         Food Voucher: 1 approved, vouchers issued, a few
                         redeemed
+
+    program targets     the cash grant's standing plan and its first
+                        cycle's own, the pension's standing plan
 """
 import csv
 import datetime as dt
@@ -96,9 +99,11 @@ def load_scenario(users, today):
     register_accounts()
     start = today.replace(day=1) - relativedelta(months=3)
     plant_shared_member(users['registrar'])
-    cash_grant(users, currency, start)
-    pension(users, currency, start + relativedelta(months=2))
+    grant = cash_grant(users, currency, start)
+    senior = pension(users, currency, start + relativedelta(months=2))
     voucher(users, currency, start + relativedelta(months=2), today)
+    program_targets(users['manager'], grant, senior)
+    change_requests(users['registrar'])
     with acting_as(users['validator']):
         Pool().get('spp.registry.duplicate').detect()
     load_grievances(users, today, acting_as)
@@ -281,6 +286,52 @@ def cash_grant(users, currency, start):
     submit(manager, new_cycle(manager, program))
     new_cycle(manager, program)
     return program
+
+
+def program_targets(manager, grant, senior):
+    """The plans the dashboards compare the cycles to: the cash grant's
+    standing target and its first cycle's own, the pension's standing
+    target; set by the program manager, one create."""
+    pool = Pool()
+    Cycle = pool.get('spp.cycle')
+    Target = pool.get('spp.program.target')
+    first, = Cycle.search([('program', '=', grant.id), ('sequence', '=', 1)],
+        limit=1)
+    with acting_as(manager):
+        Target.create([
+                {'program': grant.id, 'beneficiaries': 150,
+                    'budget': Decimal('150000.00'),
+                    'note': "Standing plan of every monthly cycle."},
+                {'program': grant.id, 'cycle': first.id,
+                    'beneficiaries': 120, 'budget': Decimal('120000.00'),
+                    'note': "First cycle: the registered households only."},
+                {'program': senior.id, 'beneficiaries': 80,
+                    'budget': Decimal('80000.00')},
+                ])
+
+
+def change_requests(registrar):
+    """The registrar drafts corrections of the Dela Cruz household and of
+    its head (for the checker once submitted, and for the reports)."""
+    pool = Pool()
+    Party = pool.get('party.party')
+    Kind = pool.get('spp.change_request.kind')
+    Request = pool.get('spp.change_request')
+    kinds = {k.code: k for k in Kind.search(
+            [('code', 'in', ['edit_individual', 'edit_group'])])}
+    with acting_as(registrar):
+        household, = Party.search([('registrant_type', '=', 'group'),
+                ('name', '=', "Dela Cruz Household")], limit=1)
+        juan, = Party.search([('registrant_type', '=', 'individual'),
+                ('given_name', '=', 'Juan'),
+                ('family_name', '=', 'Dela Cruz')], limit=1)
+        Request.create([
+                {'kind': kinds['edit_individual'].id, 'registrant': juan.id,
+                    'reason': "New mobile number given at the office."},
+                {'kind': kinds['edit_group'].id,
+                    'registrant': household.id,
+                    'reason': "The household moved within the barangay."},
+                ])
 
 
 def pay_and_reconcile(users, cycle):

@@ -9,8 +9,9 @@ import secrets
 
 from trytond.pool import Pool
 
-# (login, name, groups as module.xml_id, area limit): 'region' limits the
-# user to the demo country's first region, 'country' to the whole country;
+# (login, name, groups as module.xml_id, area limit): 'district' limits the
+# user to the first district of the demo country's first region, 'region'
+# to that region, 'country' to the whole country;
 # None leaves the user without registry areas (the roles with no area rule).
 DEMO_USERS = [
     ('registrar', "Registrar (one region)", ['spp_registry.group_registrar',
@@ -29,8 +30,9 @@ DEMO_USERS = [
         'country'),
     ('validator', "Registry Validator",
         ['spp_registry.group_registry_validator'], None),
-    ('manager', "Program Manager", ['spp_programs.group_program_manager'],
-        None),
+    # Runs the programs and reads the dashboards of every area.
+    ('manager', "Program Manager", ['spp_programs.group_program_manager',
+            'spp_reporting.group_reporting_manager'], None),
     ('approver', "Cycle Approver", ['spp_programs.group_cycle_approver'],
         None),
     ('finance', "Finance Validator",
@@ -44,11 +46,17 @@ DEMO_USERS = [
     ('auditor', "Auditor",
         ['spp_audit.group_auditor', 'spp_registry.group_registry_viewer'],
         'country'),
+    # Monitoring and evaluation in one district: its dashboards and
+    # reports, and the registry behind their figures.
+    ('monitoring', "M&E Officer (one district)",
+        ['spp_reporting.group_reporting_officer',
+            'spp_registry.group_registry_viewer'], 'district'),
     ]
 DEMO_LOGINS = [login for login, *_ in DEMO_USERS]
 # The demo country's code (population.plan_areas) and its first region.
 COUNTRY = 'PH'
 REGION = f'{COUNTRY}-01'
+DISTRICT = f'{REGION}-01'
 
 
 def new_password():
@@ -76,7 +84,7 @@ def ensure_users(passwords=None):
     ModelData = pool.get('ir.model.data')
     passwords = passwords or {}
     areas = {a.code: a.id for a in Area.search(
-            [('code', 'in', [COUNTRY, REGION])])}
+            [('code', 'in', [COUNTRY, REGION, DISTRICT])])}
     existing = {u.login: u for u in User.search([
                 ('login', 'in', DEMO_LOGINS),
                 ('active', 'in', [True, False]),
@@ -90,7 +98,8 @@ def ensure_users(passwords=None):
                 user.password = password
                 to_save.append(user)
             continue
-        area = {'region': REGION, 'country': COUNTRY}.get(limit)
+        area = {'district': DISTRICT, 'region': REGION,
+            'country': COUNTRY}.get(limit)
         to_create.append({
                 'login': login,
                 'name': name,

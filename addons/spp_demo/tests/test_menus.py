@@ -15,6 +15,8 @@ ROLES = {
     'finance_validator': ('spp_entitlement', 'group_finance_validator'),
     'payment_officer': ('spp_payment', 'group_payment_officer'),
     'grievance_officer': ('spp_grievance', 'group_officer'),
+    'reporting_officer': ('spp_reporting', 'group_reporting_officer'),
+    'reporting_manager': ('spp_reporting', 'group_reporting_manager'),
     }
 ERP_ROOTS = {'Parties', 'Products', 'Currencies', 'Companies',
     'Administration'}
@@ -71,7 +73,9 @@ class MenusTestCase(TestCase):
                     [p for p in paths if 'Integrations' in p
                         or 'API Clients' in p or 'DCI' in p], paths)
                 self.assertLessEqual(roots, {'Registry', 'Programs',
-                        'Grievances'})
+                        'Grievances', 'Reporting'})
+                self.assertEqual('Reporting' in roots,
+                    role.startswith('reporting_'), roots)
 
     @with_transaction()
     def test_money_below_programs(self):
@@ -92,6 +96,23 @@ class MenusTestCase(TestCase):
         self.assertNotIn('Programs / Program Funds', officer)
         self.assertIn('Programs / Payment Batches / Create Payment Batches',
             officer)
+
+    @with_transaction()
+    def test_reporting_menus(self):
+        "Officers read the dashboards; managers configure targets too"
+        dashboards = {'Registry', 'Programs', 'Cycles and Money', 'Payments',
+            'Grievances', 'Change Requests'}
+        configuration = {'Program Targets', 'Indicator Snapshots',
+            'Take Snapshot Now'}
+        for role in ['reporting_officer', 'reporting_manager']:
+            with self.subTest(role=role):
+                paths = visible_paths(self.role_user(role))
+                self.assertEqual(dashboards,
+                    children(paths, 'Reporting / Dashboards'))
+                self.assertIn('Program Report', children(paths, 'Reporting'))
+                self.assertEqual(
+                    children(paths, 'Reporting / Configuration'),
+                    configuration if role == 'reporting_manager' else set())
 
     @with_transaction()
     def test_registry_names(self):
