@@ -18,6 +18,7 @@ fresh_database, trytond_server).
 """
 import base64
 import contextlib
+import hashlib
 import fcntl
 import json
 import os
@@ -128,6 +129,18 @@ def shared_lock(key):
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+# The demo users' passwords of the tests that load the demo (sppdb.py
+# load-demo --users-file): one set, so that they share one demo load.
+DEMO_PASSWORDS = {
+    'registrar': 'demo-Registrar-1', 'checker': 'demo-Checker-1',
+    'grievance': 'demo-Grievance-1', 'grm': 'demo-Grm-1',
+    'validator': 'demo-Validator-1',
+    'manager': 'demo-Manager-1', 'approver': 'demo-Approver-1',
+    'finance': 'demo-Finance-1', 'payments': 'demo-Payments-1',
+    'viewer': 'demo-Viewer-1', 'auditor': 'demo-Auditor-1',
+    'monitoring': 'demo-Monitoring-1'}
+
+
 class TestDatabase:
     "A database of the run's backend, handled through tools/sppdb.py."
     __test__ = False  # a helper, not tests: pytest must not collect it
@@ -184,11 +197,11 @@ class TestDatabase:
             return cls.shared_template(shared, modules, uri).copy(tag)
 
     @classmethod
-    def create_demo(cls, workdir, passwords, uri=None):
+    def create_demo(cls, workdir, passwords, uri=None, tag='demo'):
         """A new database loaded as `make demo` loads it (every addon, then
         `sppdb.py load-demo --users-file`), its demo users' passwords taken
         from `passwords` ({login: password})."""
-        database = cls.create(workdir, 'demo', uri=uri)
+        database = cls.create(workdir, tag, uri=uri)
         users_file = workdir / 'demo_users'
         users_file.write_text(''.join(
                 f'{login} {password}\n'
@@ -197,6 +210,29 @@ class TestDatabase:
         database.sppdb('load-demo', database.name, '--users-file',
             str(users_file))
         return database
+
+    @classmethod
+    def demo(cls, workdir, passwords, tag, uri=None):
+        """A database loaded as `make demo` loads it, with these demo
+        passwords. Under tools/run_tests.py the demo is loaded once per run
+        (and set of passwords) into a template the test processes share;
+        the database is a copy of it."""
+        key = 'demo-' + hashlib.sha256(
+            repr(sorted(passwords.items())).encode()).hexdigest()[:12]
+        with shared_lock(key) as shared:
+            if shared is None:
+                return cls.create_demo(workdir, passwords, uri=uri)
+            ready = shared / f'ready-{key}'
+            if ready.exists():
+                # Its name and directory (a copy of the run's template).
+                name, directory = ready.read_text().splitlines()
+                template = cls(name, directory, uri)
+            else:
+                (shared / key).mkdir()
+                template = cls.create_demo(shared / key, passwords, uri=uri,
+                    tag='demo_template')
+                ready.write_text(f'{template.name}\n{template.workdir}\n')
+            return template.copy(tag)
 
     @classmethod
     def shared_template(cls, shared, modules=None, uri=None):

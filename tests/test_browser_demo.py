@@ -30,16 +30,9 @@ from playwright.sync_api import expect
 
 from .browser import ACTIVE_TAB, TIMEOUT, login, open_entry
 from .conftest import copy_log
-from .server import TestDatabase, running_server
+from .server import DEMO_PASSWORDS, TestDatabase, running_server
 
-PASSWORDS = {
-    'registrar': 'demo-Registrar-2', 'checker': 'demo-Checker-2',
-    'grievance': 'demo-Grievance-2', 'grm': 'demo-Grm-2',
-    'validator': 'demo-Validator-2',
-    'manager': 'demo-Manager-2', 'approver': 'demo-Approver-2',
-    'finance': 'demo-Finance-2', 'payments': 'demo-Payments-2',
-    'viewer': 'demo-Viewer-2', 'auditor': 'demo-Auditor-2',
-    'monitoring': 'demo-Monitoring-2'}
+PASSWORDS = DEMO_PASSWORDS
 ERP_MENUS = {'Parties', 'Products', 'Currencies', 'Companies'}
 DOCS_IMG = Path(__file__).resolve().parent.parent / 'docs' / 'img'
 CASH_GRANT = "Family Cash Grant"
@@ -49,7 +42,8 @@ CASH_GRANT = "Family Cash Grant"
 def demo_server(backend_uri, tmp_path_factory):
     "A trytond serving a database loaded as `make demo` loads it."
     workdir = tmp_path_factory.mktemp('spp-browser-demo')
-    database = TestDatabase.create_demo(workdir, PASSWORDS, uri=backend_uri)
+    database = TestDatabase.demo(workdir, PASSWORDS, 'browser_demo',
+        uri=backend_uri)
     try:
         with running_server(database) as server:
             yield server

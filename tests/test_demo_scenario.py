@@ -13,16 +13,10 @@ from decimal import Decimal
 
 import pytest
 
-from .server import TOOLS, ServerError, TestDatabase, unique_name
+from .server import (
+    DEMO_PASSWORDS, TOOLS, ServerError, TestDatabase, unique_name)
 
-PASSWORDS = {
-    'registrar': 'demo-Registrar-1', 'checker': 'demo-Checker-1',
-    'grievance': 'demo-Grievance-1', 'grm': 'demo-Grm-1',
-    'validator': 'demo-Validator-1',
-    'manager': 'demo-Manager-1', 'approver': 'demo-Approver-1',
-    'finance': 'demo-Finance-1', 'payments': 'demo-Payments-1',
-    'viewer': 'demo-Viewer-1', 'auditor': 'demo-Auditor-1',
-    'monitoring': 'demo-Monitoring-1'}
+PASSWORDS = DEMO_PASSWORDS
 
 
 def use_database(database):
@@ -42,7 +36,8 @@ def use_database(database):
 def demo(backend_uri, tmp_path_factory):
     "A database with every addon and the demo loaded."
     workdir = tmp_path_factory.mktemp('spp-demo')
-    database = TestDatabase.create_demo(workdir, PASSWORDS, uri=backend_uri)
+    database = TestDatabase.demo(workdir, PASSWORDS, 'demo_scenario',
+        uri=backend_uri)
     try:
         use_database(database)
         yield database

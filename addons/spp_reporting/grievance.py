@@ -4,7 +4,7 @@ reader outside the Grievance Sensitive Cases group counts no sensitive
 ticket, whatever other group lets them read grievances."""
 import datetime as dt
 
-from sql import Literal, Null
+from sql import Null
 from sql.aggregate import Count, Min
 
 from trytond.model import ModelSQL, ModelView, fields
@@ -14,10 +14,10 @@ from trytond.transaction import Transaction
 
 from . import sql_views
 from .registry import RecordsMixin
-from .snapshot import Indicator, _Trend
 from .scope import (
     by_level, count_if, period_domain, scoped, share, source, typed_null,
     write_columns)
+from .snapshot import Indicator, _Trend
 
 
 def sees_sensitive():

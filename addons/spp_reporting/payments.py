@@ -14,10 +14,10 @@ from trytond.pool import Pool, PoolMeta
 from . import sql_views
 from .money import cycle_domain
 from .registry import RecordsMixin
-from .snapshot import Indicator, _Trend
 from .scope import (
     by_level, count_if, days_between, period_domain, scoped, share, source,
     write_columns)
+from .snapshot import Indicator, _Trend
 
 # Sent to the provider; of those, the ones it answered.
 SENT = ('sent', 'paid', 'failed')

@@ -1,8 +1,6 @@
 """Program figures: beneficiaries by program, state and area with the
 coverage (enrolled / eligible), exits and their reasons, and the program
 targets (planned beneficiaries and budget per program and cycle)."""
-import datetime as dt
-
 from sql.aggregate import Count, Min
 
 from trytond.i18n import gettext
@@ -14,10 +12,10 @@ from trytond.transaction import Transaction
 
 from . import sql_views
 from .registry import RecordsMixin
-from .snapshot import Indicator, _Trend
 from .scope import (
-    by_level, count_if, month_start, period_domain, scoped, share, source,
-    write_columns)
+    by_level, count_if, month_bounds, month_start, period_domain, scoped,
+    share, source, write_columns)
+from .snapshot import Indicator, _Trend
 
 # Eligible: found eligible and in the program, whether enrolled yet or not.
 ELIGIBLE = ('draft', 'enrolled', 'paused')
@@ -133,9 +131,8 @@ class ProgramExit(RecordsMixin, ModelSQL, ModelView):
         domain = [('program', '=', self.program.id),
             ('state', '=', 'exited'), ('exit_reason', '=', self.reason)]
         if self.month:
-            end = (self.month.replace(day=28)
-                + dt.timedelta(days=4)).replace(day=1)
-            domain += [('exit_date', '>=', self.month),
+            start, end = month_bounds(self.month)
+            domain += [('exit_date', '>=', start),
                 ('exit_date', '<', end)]
         return 'spp.program.membership', domain
 

@@ -1,19 +1,16 @@
 """Registry figures: households and individuals by area, individuals by
 age band and sex, registrations per month, data quality (verified ID,
 phone, exact birth date) and duplicate findings waiting for review."""
-import datetime as dt
-
 from sql import Literal, Null
 from sql.aggregate import Count, Min
 from sql.conditionals import Case
 
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.pool import Pool
-from trytond.transaction import Transaction
 
 from .scope import (
-    by_level, count_if, month_start, period_domain, scoped, share, source,
-    typed_null, write_columns)
+    by_level, count_if, month_bounds, month_start, period_domain, scoped,
+    share, source, typed_null, write_columns)
 
 AGE_BANDS = [
     ('0-4', "0–4"),
@@ -275,8 +272,7 @@ class RegistryMonth(RecordsMixin, ModelSQL, ModelView):
             group_by=[dated.month])
 
     def _records(self):
-        start = self.month
-        end = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        start, end = month_bounds(self.month)
         return 'party.party', [('registrant_type', '!=', None),
             ('registration_date', '>=', start),
             ('registration_date', '<', end)]

@@ -30,6 +30,13 @@ class JulianDay(Function):
     _function = 'JULIANDAY'
 
 
+def month_bounds(day):
+    "The first day of the month of `day` and of the next month."
+    start = day.replace(day=1)
+    end = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return start, end
+
+
 def month_start(column):
     "The first day of the month of a date or timestamp column, as SQL."
     if backend.name == 'postgresql':

@@ -27,18 +27,11 @@ from trytond.wizard import StateTransition, Wizard
 
 from . import sql_views
 from .scope import (
-    period_domain, scoped, source, typed_null, write_columns)
+    month_bounds, period_domain, scoped, source, typed_null, write_columns)
 
 # code: stored in the snapshot rows; query(start, end): a SELECT of
 # (area, program, value) columns, program NULL for registry indicators.
 Indicator = namedtuple('Indicator', ['code', 'name', 'query'])
-
-
-def month_bounds(day):
-    "The first day of the month of `day` and of the next month."
-    start = day.replace(day=1)
-    end = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    return start, end
 
 
 class Snapshot(ModelSQL, ModelView):

@@ -1,10 +1,13 @@
 from trytond.tests.test_tryton import ModuleTestCase
 
+from .tools import MODULES
+
 
 class ReportingTestCase(ModuleTestCase):
     "Reporting: the generic checks of a module (views, access, fields)"
-    module = 'spp_reporting'
-    extras = ['spp_payment', 'spp_grievance', 'spp_change_request']
+    module = MODULES[0]
+    # The set of the other test modules: restored from trytond's DB cache.
+    extras = MODULES[1:]
 
 
 del ModuleTestCase
