@@ -29,6 +29,18 @@ def cycle_domain(field='cycle'):
     return program_domain(field + '.program')
 
 
+def join_beneficiary(from_, entitlement):
+    """(from_, beneficiary, cycle): from_ joined to the beneficiary (cycle
+    membership: its area) and the cycle (its program) of `entitlement`."""
+    pool = Pool()
+    beneficiary = pool.get('spp.cycle.membership').__table__()
+    cycle = pool.get('spp.cycle').__table__()
+    from_ = from_.join(beneficiary,
+        condition=beneficiary.id == entitlement.cycle_membership).join(
+        cycle, condition=cycle.id == entitlement.cycle)
+    return from_, beneficiary, cycle
+
+
 class CycleArea(RecordsMixin, ModelSQL, ModelView):
     "Cycle Money by Area"
     __string__ = "Cycle Money by Area"
@@ -63,17 +75,11 @@ class CycleArea(RecordsMixin, ModelSQL, ModelView):
 
     @classmethod
     def table_query(cls):
-        pool = Pool()
-        Entitlement = pool.get('spp.entitlement')
-        Beneficiary = pool.get('spp.cycle.membership')
-        Cycle = pool.get('spp.cycle')
+        Entitlement = Pool().get('spp.entitlement')
         tables, where = scoped(Entitlement, 'cycle_membership.area',
             cycle_domain() + period_domain('cycle.start_date'))
         from_, entitlement = source(tables)
-        beneficiary, cycle = Beneficiary.__table__(), Cycle.__table__()
-        from_ = from_.join(beneficiary,
-            condition=beneficiary.id == entitlement.cycle_membership).join(
-            cycle, condition=cycle.id == entitlement.cycle)
+        from_, beneficiary, cycle = join_beneficiary(from_, entitlement)
         from_, area = by_level(from_, beneficiary.area)
         state = entitlement.state
         planned = ~state.in_(NOT_PLANNED)

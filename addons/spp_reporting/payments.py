@@ -12,7 +12,7 @@ from trytond.modules.spp_entitlement.fund import COMMITTED
 from trytond.pool import Pool, PoolMeta
 
 from . import sql_views
-from .money import cycle_domain
+from .money import cycle_domain, join_beneficiary
 from .registry import RecordsMixin
 from .scope import (
     by_level, count_if, days_between, period_domain, scoped, share, source,
@@ -22,6 +22,13 @@ from .snapshot import Indicator, _Trend
 # Sent to the provider; of those, the ones it answered.
 SENT = ('sent', 'paid', 'failed')
 ANSWERED = ('paid', 'failed')
+
+
+def join_entitlement(from_, payment):
+    "(from_, entitlement): from_ joined to the entitlement of `payment`."
+    entitlement = Pool().get('spp.entitlement').__table__()
+    return from_.join(entitlement,
+        condition=entitlement.id == payment.entitlement), entitlement
 
 
 class PaymentStatus(RecordsMixin, ModelSQL, ModelView):
@@ -52,21 +59,12 @@ class PaymentStatus(RecordsMixin, ModelSQL, ModelView):
 
     @classmethod
     def table_query(cls):
-        pool = Pool()
-        Payment = pool.get('spp.payment')
-        Entitlement = pool.get('spp.entitlement')
-        Beneficiary = pool.get('spp.cycle.membership')
-        Cycle = pool.get('spp.cycle')
+        Payment = Pool().get('spp.payment')
         tables, where = scoped(Payment, cls._records_area,
             cycle_domain() + period_domain('cycle.start_date'))
         from_, payment = source(tables)
-        entitlement = Entitlement.__table__()
-        beneficiary, cycle = Beneficiary.__table__(), Cycle.__table__()
-        from_ = from_.join(entitlement,
-            condition=entitlement.id == payment.entitlement).join(
-            beneficiary,
-            condition=beneficiary.id == entitlement.cycle_membership).join(
-            cycle, condition=cycle.id == payment.cycle)
+        from_, entitlement = join_entitlement(from_, payment)
+        from_, beneficiary, cycle = join_beneficiary(from_, entitlement)
         from_, area = by_level(from_, beneficiary.area)
         group = [cycle.program, payment.cycle, area, payment.state,
             payment.failure_reason]
@@ -122,15 +120,13 @@ class PaymentCycle(RecordsMixin, ModelSQL, ModelView):
     def table_query(cls):
         pool = Pool()
         Payment = pool.get('spp.payment')
-        Entitlement = pool.get('spp.entitlement')
         Cycle = pool.get('spp.cycle')
         tables, where = scoped(Payment, cls._records_area,
             cycle_domain() + period_domain('cycle.start_date'))
         from_, payment = source(tables)
-        entitlement, cycle = Entitlement.__table__(), Cycle.__table__()
-        from_ = from_.join(entitlement,
-            condition=entitlement.id == payment.entitlement).join(
-            cycle, condition=cycle.id == payment.cycle)
+        from_, entitlement = join_entitlement(from_, payment)
+        cycle = Cycle.__table__()
+        from_ = from_.join(cycle, condition=cycle.id == payment.cycle)
         state = payment.state
         sent = count_if(state.in_(SENT))
         answered = count_if(state.in_(ANSWERED))
@@ -170,20 +166,14 @@ class Snapshot(metaclass=PoolMeta):
         pool = Pool()
         Payment = pool.get('spp.payment')
         Entitlement = pool.get('spp.entitlement')
-        Beneficiary = pool.get('spp.cycle.membership')
-        Cycle = pool.get('spp.cycle')
 
         def payments(value, condition):
             def query(start, end):
                 payment = Payment.__table__()
-                entitlement = Entitlement.__table__()
-                beneficiary = Beneficiary.__table__()
-                cycle = Cycle.__table__()
-                return payment.join(entitlement,
-                    condition=entitlement.id == payment.entitlement).join(
-                    beneficiary, condition=(
-                        beneficiary.id == entitlement.cycle_membership)).join(
-                    cycle, condition=cycle.id == payment.cycle).select(
+                from_, entitlement = join_entitlement(payment, payment)
+                from_, beneficiary, cycle = join_beneficiary(
+                    from_, entitlement)
+                return from_.select(
                     beneficiary.area.as_('area'),
                     cycle.program.as_('program'), value(payment).as_('value'),
                     where=condition(payment, start, end),
@@ -196,12 +186,10 @@ class Snapshot(metaclass=PoolMeta):
 
         def approved_in(start, end):
             entitlement = Entitlement.__table__()
-            beneficiary = Beneficiary.__table__()
-            cycle = Cycle.__table__()
+            from_, beneficiary, cycle = join_beneficiary(
+                entitlement, entitlement)
             approved_at = entitlement.approved_at
-            return entitlement.join(beneficiary, condition=(
-                    beneficiary.id == entitlement.cycle_membership)).join(
-                cycle, condition=cycle.id == entitlement.cycle).select(
+            return from_.select(
                 beneficiary.area.as_('area'), cycle.program.as_('program'),
                 Sum(entitlement.amount).as_('value'),
                 where=entitlement.state.in_(COMMITTED)

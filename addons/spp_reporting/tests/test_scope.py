@@ -11,6 +11,7 @@ from trytond.modules.spp_registry.tests.tools import (
     ActivatedModuleTestCase, get_ref)
 from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
+from trytond.transaction import Transaction
 
 from .tools import (
     MANAGER, MODULES, area_user, as_user, rows, setup_population)
@@ -144,3 +145,29 @@ class ScopeTestCase(ActivatedModuleTestCase):
         self.assertEqual(entry.count, count)
         self.assertTrue(Log.search([('model', '=', 'spp.program.target'),
                     ('record_id', '=', target.id)]))
+
+    @with_transaction()
+    def test_wizards_and_reports_need_a_reporting_group(self):
+        "Without a reporting group: no Program Report (PDF or XLSX), no "
+        "Open Records"
+        pool = Pool()
+        Coverage = pool.get('spp.report.program.coverage')
+        Wizard = pool.get('spp.report.open', type='wizard')
+        s = setup_population()
+        row, = Coverage.search([], limit=1)
+        data = {'program': s['program'].id, 'cycle': s['cycle'].id}
+        with as_user(s['nobody'])[0], as_user(s['nobody'])[1]:
+            # As the client calls them: with the report action's id.
+            for name, action in [
+                    ('spp.report.program_report', 'report_program'),
+                    ('spp.report.program_report.xlsx',
+                        'report_program_xlsx')]:
+                with self.subTest(report=name):
+                    with self.assertRaises(AccessError):
+                        pool.get(name, type='report').execute([], {**data,
+                                'action_id': get_ref('spp_reporting',
+                                    action)})
+            with Transaction().set_context(active_model=Coverage.__name__,
+                    active_id=row.id, active_ids=[row.id]):
+                with self.assertRaises(AccessError):
+                    Wizard.create()
