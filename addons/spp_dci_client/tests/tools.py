@@ -1,0 +1,32 @@
+"""Helpers of the DCI client tests: an external registry record pointing
+at a fake registry."""
+from trytond import config
+from trytond.pool import Pool
+
+from .fake_registry import FakeRegistry
+
+
+def no_retry_pause():
+    if not config.has_section('spp_dci_client'):
+        config.add_section('spp_dci_client')
+    config.set('spp_dci_client', 'retry_pause', '0')
+
+
+def create_registry(fake, kind='crvs', code='crvs', **values):
+    "An active external registry of `kind` served by `fake`."
+    Registry = Pool().get('spp.dci.registry')
+    no_retry_pause()
+    registry, = Registry.create([{
+                'name': f"Test {kind}", 'code': code, 'kind': kind,
+                'base_url': fake.url, 'auth_method': 'oauth2',
+                'client_id': fake.client_id,
+                'client_secret': fake.client_secret,
+                'sender_id': 'spmis.test', 'receiver_id': fake.sender_id,
+                'public_key': fake.public_pem, 'signature_required': True,
+                'timeout': 5, 'attempts': 3,
+                **values}])
+    return registry
+
+
+def fake_registry():
+    return FakeRegistry()
