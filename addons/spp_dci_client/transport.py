@@ -271,6 +271,16 @@ def send(registry, path, action, message, *, total_count=None, asked=None,
                         or 'rjct')[:100],
                     str(answer_header.get('status_reason_message')
                         or "The message was rejected.")[:500], status)
+        else:
+            ack = (answer.get('message') if isinstance(answer, dict)
+                else None) or {}
+            if isinstance(ack, dict) and ack.get('ack_status') == 'ERR':
+                error = ack.get('error') or {}
+                raise RegistryError(
+                    str(error.get('code') or 'ack.err')[:100],
+                    str(error.get('message')
+                        or "The message was not acknowledged.")[:500],
+                    status)
         values['records'] = records(answer) if records else None
         values['state'] = 'waiting' if purpose else 'done'
         return answer
