@@ -39,6 +39,8 @@ class ExternalRegistry(DeactivableMixin, ModelSQL, ModelView):
     "External Registry"
     __string__ = "External Registry"
     __name__ = 'spp.dci.registry'
+    # The audit trail records changes, never the secret itself.
+    _audit_ignored = ('client_secret',)
     name = fields.Char("Name", required=True)
     code = fields.Char("Code", required=True,
         help="A short name used in our callback addresses "
@@ -190,6 +192,7 @@ class RegistryMapping(ModelSQL, ModelView):
         required=True, ondelete='CASCADE')
     category = fields.Selection(MAPPING_CATEGORIES, "Category",
         required=True)
+    category_string = category.translated('category')
     external_code = fields.Char("Their Code", required=True,
         help="The code in its messages (case does not matter), e.g. UIN.")
     internal_code = fields.Char("Our Code", required=True,
