@@ -64,8 +64,9 @@ def test_busy_database(api):
         dci = search(api, envelope(('national_id', national_id(9600))))
         rest = api.get('/areas')
     assert dci.status_code == 503, dci.text
-    assert dci.json() == {'errors': [{'code': 'err.service.unavailable',
-                'message': "Busy, retry later."}]}
+    error = {'code': 'err.service.unavailable',
+        'message': "Busy, retry later."}
+    assert dci.json() == {'errors': [error], 'error': error}
     assert dci.headers['Retry-After'] == '1'
     assert dci.headers['X-Request-Id']
     assert rest.status_code == 503, rest.text

@@ -94,6 +94,20 @@ def search(api, body, key='full'):
     return api.post('/registry/sync/search', json=body, key=key)
 
 
+def given_names(records):
+    return [r['demographic_info']['name']['given_name'] for r in records]
+
+
+def error_of(response, status, code):
+    "A 4xx body: the spec's errors[] and the top-level error, alike."
+    assert response.status_code == status, response.text
+    body = response.json()
+    error, = body['errors']
+    assert error['code'] == code, body
+    assert body['error'] == error
+    return error
+
+
 def test_idtype_value_search(api):
     "Members and their groups found by national ID, per the spec"
     household = api.post('/groups',
@@ -115,7 +129,18 @@ def test_idtype_value_search(api):
     found, missing = answer['message']['search_response']
     assert found['reference_id'] == 'ref-0' and found['status'] == 'succ'
     records = found['data']['reg_records']
-    assert [r['given_name'] for r in records] == ["Member 0"]
+    assert given_names(records) == ["Member 0"]
+    # The spec's Member / SRPerson model; national_id is a UIN.
+    member, = records
+    assert member['@type'] == 'Member'
+    assert member['member_identifier'] == [{'@type': 'Identifier',
+            'identifier_type': 'UIN', 'identifier_value': national_id(7000)}]
+    person = member['demographic_info']
+    assert person['@type'] == 'SRPerson'
+    assert person['name'] == {'@type': 'Name', 'surname': "Dci",
+        'given_name': "Member 0"}
+    assert person['sex'] == 'male' and person['birth_date'] == '1960-03-01'
+    assert member['is_disabled'] is False
     assert found['pagination']['total_count'] == 1
     assert missing['data']['reg_records'] == []
 
@@ -123,23 +148,58 @@ def test_idtype_value_search(api):
     answer = search(api, body).json()
     validate_response(answer)
     records = answer['message']['search_response'][0]['data']['reg_records']
-    assert [r['code'] for r in records] == [household['code']]
+    assert [r['@id'] for r in records] == [household['code']]
     assert records[0]['@type'] == 'Group'
+    assert records[0]['group_size'] == 2
+    assert given_names(records[0]['member_list']) == ["Member 0", "Member 1"]
+    assert given_names([records[0]['group_head_info']]) == ["Member 0"]
 
     # A group holding the ID itself is found as a Group, with its ID.
     body = envelope(('social_security', '7000123'))
     answer = search(api, body).json()
     validate_response(answer)
     records = answer['message']['search_response'][0]['data']['reg_records']
-    assert [(r['@type'], r['code']) for r in records] == [
+    assert [(r['@type'], r['@id']) for r in records] == [
         ('Group', group['code'])]
-    assert records[0]['identifiers'] == [
-        {'type': 'social_security', 'value': '7000123'}]
+    assert records[0]['group_identifier'] == [{'@type': 'Identifier',
+            'identifier_type': 'SSN', 'identifier_value': '7000123'}]
+
+
+def test_dci_identifier_types(api):
+    "DCI code-directory types (any case) and ours; unknown ones: no match"
+    api.post('/groups', json=household_body("DciType", 7300, size=1))
+    value = national_id(7300)
+    body = envelope(('UIN', value), ('nin', value), ('national_id', value),
+        ('DNA', value), ('BRN', value))
+    validate_request(body)
+    answer = search(api, body).json()
+    validate_response(answer)
+    assert answer['header']['status'] == 'succ'
+    items = answer['message']['search_response']
+    assert [i['status'] for i in items] == ['succ'] * 5
+    assert [given_names(i['data']['reg_records']) for i in items] == [
+        ["Member 0"]] * 3 + [[], []]
+    assert items[3]['pagination']['total_count'] == 0
+
+    # MOBILE: the registrants' phone contacts, as phone_number.
+    party, = api.rpc('model.party.party.search',
+        [('family_name', '=', "DciType")])
+    api.rpc('model.party.contact_mechanism.create', [{'party': party,
+                'type': 'mobile', 'value': '+260971234567'}])
+    answer = search(api, envelope(('MOBILE', '+260971234567'),
+            ('mobile', '+260970000000'))).json()
+    validate_response(answer)
+    found, missing = answer['message']['search_response']
+    member, = found['data']['reg_records']
+    assert member['demographic_info']['phone_number'] == '+260971234567'
+    assert missing['data']['reg_records'] == []
 
 
 def test_bad_items_rejected_one_by_one(api):
     "Unsupported or invalid queries are rjct items with the spec's codes"
     body = envelope(('national_id', "1' OR '1'='1"), ('dna', '12345'))
+    body['message']['search_request'][1]['search_criteria']['consent'] = {
+        'ts': 'yesterday'}
     body['message']['search_request'].append({
             'reference_id': 'ref-x', 'timestamp': now(),
             'search_criteria': {'query_type': 'expression',
@@ -185,6 +245,46 @@ def test_bad_header(api, change, code):
     assert answer['header']['status_reason_code'] == code
 
 
+def test_locale_consent_and_receiver(api):
+    "locale echoed, consent and authorize accepted, receiver_id checked"
+    body = envelope(('national_id', national_id(7000)))
+    item = body['message']['search_request'][0]
+    item['locale'] = 'eng'
+    item['search_criteria']['consent'] = {'@type': 'Consent', 'ts': now(),
+        'purpose': {'text': "Eligibility check", 'code': 'elig'}}
+    item['search_criteria']['authorize'] = {'@type': 'Authorize',
+        'ts': now(), 'purpose': {'text': "Case 12"}}
+    body['header']['receiver_id'] = 'spp-mis'
+    validate_request(body)
+    response = search(api, body)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    validate_response(answer)
+    found, = answer['message']['search_response']
+    assert found['status'] == 'succ' and found['locale'] == 'eng'
+    # The examples of the standard send "" for absent blocks.
+    item['search_criteria']['consent'] = ''
+    item['locale'] = ''
+    answer = search(api, body).json()
+    assert answer['message']['search_response'][0]['status'] == 'succ'
+    for name, value in [('consent', 'yes'), ('authorize', {'purpose': 3})]:
+        item['search_criteria'][name] = value
+        answer = search(api, body).json()
+        validate_response(answer)
+        refused, = answer['message']['search_response']
+        assert (refused['status'], refused['status_reason_code']) == (
+            'rjct', 'rjct.search_criteria.invalid'), refused
+        assert name in refused['status_reason_message']
+        del item['search_criteria'][name]
+    body['header']['receiver_id'] = 'another.registry'
+    response = search(api, body)
+    error_of(response, 400, 'err.receiver_id.invalid')
+    answer = response.json()
+    validate_response(answer)
+    assert answer['header']['status'] == 'rjct'
+    assert 'receiver_id' in answer['header']['status_reason_message']
+
+
 def test_malformed_and_unauthorised(api):
     "Bad JSON is a rejected envelope; keys and scopes as the REST API"
     response = api.post('/registry/sync/search', data='{"header": ',
@@ -195,12 +295,14 @@ def test_malformed_and_unauthorised(api):
         headers={'Content-Type': 'application/json'})
     assert response.status_code == 400
     response = search(api, {'message': {}})
-    assert response.status_code == 400
+    error_of(response, 400, 'err.request.bad')
     body = envelope(('national_id', national_id(7000)))
-    for key, status in [(None, 401), ('revoked', 401), ('reader', 403)]:
-        response = search(api, body, key=key)
-        assert response.status_code == status
-        assert response.json()['errors'][0]['code']
+    for key, status, code in [(None, 401, 'err.request.unauthorized'),
+            ('spp_not-a-key', 401, 'err.request.unauthorized'),
+            ('revoked', 401, 'err.request.unauthorized'),
+            ('expired', 401, 'err.request.unauthorized'),
+            ('reader', 403, 'err.request.forbidden')]:
+        error_of(search(api, body, key=key), status, code)
 
 
 def test_area_restriction(api):

@@ -186,7 +186,8 @@ def test_async_search_ack_and_callback(setup):
     assert message['transaction_id'] == 'txn-async-1'
     assert message['correlation_id'] == ack['message']['correlation_id']
     records = message['search_response'][0]['data']['reg_records']
-    assert [r['given_name'] for r in records] == ["Member 1"]
+    assert [r['demographic_info']['name']['given_name']
+        for r in records] == ["Member 1"]
 
     record, = transactions(api, [
             ('correlation_id', '=', ack['message']['correlation_id'])])
@@ -268,7 +269,8 @@ def test_txn_status(setup):
     validate(callback, ON_STATUS)
     assert callback['header']['action'] == 'txn-on-status'
 
-    # Unknown, or another client's transaction: not found, no leak.
+    # Unknown, or another client's transaction: the txn-on-status
+    # envelope, status rjct (the same for both: no leak).
     for sender, value in [('sr.example', 'txn-nope'),
             ('other.example', 'txn-status-1')]:
         request = status_body('transaction_id', value, sender=sender,
@@ -276,12 +278,33 @@ def test_txn_status(setup):
         key = 'full' if sender == 'sr.example' else 'other'
         response = api.post('/registry/sync/txn/status', json=request,
             key=key)
-        assert response.status_code == 404
-        assert response.json()['errors'][0]['code'] == 'err.request.not_found'
+        assert response.status_code == 200, response.text
+        answer = response.json()
+        validate(answer, SYNC_STATUS)
+        registry_signed(setup, answer)
+        assert_unknown(answer)
+        before = len(receiver.calls)
         response = api.post('/registry/txn/status', json=request, key=key)
-        assert response.status_code == 404
+        assert response.status_code == 202, response.text
         validate(response.json(), ACK)
-        assert response.json()['message']['ack_status'] == 'ERR'
+        assert response.json()['message']['ack_status'] == 'ACK'
+        path, callback = receiver.calls[before]
+        validate(callback, ON_STATUS)
+        registry_signed(setup, callback)
+        assert_unknown(callback)
+        assert callback['message']['correlation_id'] == response.json()[
+            'message']['correlation_id']
+
+
+def assert_unknown(answer):
+    "A txn-on-status answer for no known transaction: rjct."
+    assert answer['header']['action'] == 'txn-on-status'
+    assert answer['header']['status'] == 'rjct'
+    status = answer['message']['txnstatus_response']['txn_status']
+    item, = status['search_response']
+    assert (item['reference_id'], item['status'],
+        item['status_reason_code']) == ('st-1', 'rjct',
+        'rjct.reference_id.invalid')
 
 
 def test_duplicate_message_id(setup):
@@ -383,8 +406,9 @@ def test_txn_status_of_every_kind(setup):
     # A status request is not a search, nor the reverse.
     asked = status_body('transaction_id', 'txn-kinds-2',
         transaction_id='txn-kinds-2')
-    assert api.post('/registry/sync/txn/status',
-        json=asked).status_code == 404
+    response = api.post('/registry/sync/txn/status', json=asked)
+    assert response.status_code == 200
+    assert response.json()['header']['status'] == 'rjct'
     # Kinds this registry does not record are named as such.
     asked['message']['txnstatus_request']['txn_type'] = 'receipt'
     response = api.post('/registry/sync/txn/status', json=asked)
@@ -409,6 +433,8 @@ def test_txn_status_of_every_kind(setup):
         ({'header': {'total_count': None}}, 400, 'err.request.bad'),
         ({'header': {'action': 'on-search'}}, 400, 'err.request.bad'),
         ({'message': None}, 400, 'err.request.bad'),
+        ({'header': {'receiver_id': 'elsewhere.example'}}, 400,
+            'err.receiver_id.invalid'),
         ])
 def test_async_refused(setup, change, status, code):
     "Envelopes that cannot be processed: ERR with the code, nothing queued"
@@ -430,6 +456,9 @@ def test_async_refused(setup, change, status, code):
     validate(answer, ACK)
     assert answer['message']['ack_status'] == 'ERR'
     assert answer['message']['error']['code'] == code
+    # As every 4xx body: errors[] and error too.
+    assert answer['errors'] == [answer['error']] == [
+        answer['message']['error']]
     assert len(transactions(api)) == count
 
 

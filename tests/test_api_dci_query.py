@@ -60,6 +60,12 @@ def households(api):
     return codes
 
 
+def names_of(record):
+    "(surname, given name) of a Member record."
+    name = record['demographic_info']['name']
+    return name['surname'], name['given_name']
+
+
 def test_expression_over_groups(api, households):
     "Groups by size and location (the spec's example shape)"
     item, = answer(api, expression({'$and': [
@@ -67,7 +73,7 @@ def test_expression_over_groups(api, households):
                     {'location': {'$eq': 'TL-N-B'}}]}, collection='Group'))
     assert item['status'] == 'succ'
     records = item['data']['reg_records']
-    assert sorted(r['code'] for r in records) == sorted(
+    assert sorted(r['@id'] for r in records) == sorted(
         [households['QryB'], households['QryC']])
     assert {r['@type'] for r in records} == {'Group'}
     assert item['pagination']['total_count'] == 2
@@ -81,14 +87,15 @@ def test_expression_operators_sort_and_pages(api, households):
             pagination={'page_size': 2, 'page_number': 2}))
     assert item['pagination'] == {'page_size': 2, 'page_number': 2,
         'total_count': 6}
-    dates = [r['birth_date'] for r in item['data']['reg_records']]
+    dates = [r['demographic_info']['birth_date']
+        for r in item['data']['reg_records']]
     # Descending: 1980 | 1970 1970 | 1960 1960 1960; page 2 is the 2nd, 3rd.
     assert [d[:4] for d in dates] == ['1970', '1960']
 
     item, = answer(api, expression({'$and': [members, {'$or': [
                         {'sex': 'female'}, {'birth_date': {
                                 '$lt': '1965-01-01'}}]}]}))
-    names = sorted((r['family_name'], r['given_name'])
+    names = sorted(names_of(r)
         for r in item['data']['reg_records'])
     assert names == [('QryA', 'Member 0'), ('QryB', 'Member 0'),
         ('QryB', 'Member 1'), ('QryC', 'Member 0'), ('QryC', 'Member 1')]
@@ -96,7 +103,8 @@ def test_expression_operators_sort_and_pages(api, households):
     item, = answer(api, expression({'$and': [members,
                     {'$not': {'family_name': {'$ne': 'QryC'}}},
                     {'age': {'$lt': 60}}]}))
-    assert sorted(r['given_name'] for r in item['data']['reg_records']) == [
+    assert sorted(names_of(r)[1]
+            for r in item['data']['reg_records']) == [
         'Member 1', 'Member 2']
 
 
@@ -109,7 +117,7 @@ def test_predicate(api, households):
                 'condition': 'not', 'expression2': term(
                     'sex', 'eq', 'male')}))
     records = item['data']['reg_records']
-    assert [(r['family_name'], r['given_name']) for r in records] == [
+    assert [names_of(r) for r in records] == [
         ('QryC', 'Member 1')]
 
     item, = answer(api, predicate(
@@ -117,14 +125,14 @@ def test_predicate(api, households):
                     'QryA,QryB'), 'condition': 'or',
                 'expression2': term('given_name', 'eq', 'Member 2')},
             {'seq_num': 2, 'expression1': term('is_disabled', 'eq', False)}))
-    assert sorted((r['family_name'], r['given_name'])
+    assert sorted(names_of(r)
         for r in item['data']['reg_records']) == [
         ('QryA', 'Member 0'), ('QryB', 'Member 0'), ('QryB', 'Member 1'),
         ('QryC', 'Member 2')]
 
     item, = answer(api, predicate({'expression1': term(
                     'group_size', 'eq', 3)}, response_entity='Group'))
-    assert [r['code'] for r in item['data']['reg_records']] == [
+    assert [r['@id'] for r in item['data']['reg_records']] == [
         households['QryC']]
 
 

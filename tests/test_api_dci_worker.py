@@ -94,4 +94,5 @@ def test_ack_before_callback_and_retry(topology):
     validate(receiver.calls[1][1], ON_SEARCH)
     records = receiver.calls[1][1]['message']['search_response'][0][
         'data']['reg_records']
-    assert [r['given_name'] for r in records] == ["Member 1"]
+    assert [r['demographic_info']['name']['given_name']
+        for r in records] == ["Member 1"]

@@ -152,7 +152,7 @@ def test_dci_search_is_one_entry(api):
     response = api.post('/registry/sync/search', json=body)
     assert response.status_code == 200, response.text
     found = response.json()['message']['search_response'][0]
-    code = found['data']['reg_records'][0]['code']
+    code = found['data']['reg_records'][0]['@id']
 
     entry, = of_request(api, response)
     assert (entry['model'], entry['channel'], entry['api_client']) == (
@@ -176,7 +176,7 @@ def test_async_dci_answer_is_recorded_with_the_ack_request(api):
         time.sleep(0.2)
     _, callback = api.receiver.calls[-1]
     code = callback['message']['search_response'][0]['data'][
-        'reg_records'][0]['code']
+        'reg_records'][0]['@id']
 
     access = [e for e in of_request(api, response)
         if e['action'] == 'access']

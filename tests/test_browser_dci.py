@@ -1,9 +1,10 @@
 """The DCI windows in sao: Administration › Integrations › DCI › Senders,
-Transactions, Access Tokens open without a JavaScript error (headless
-Chromium, real trytond)."""
+Transactions, Subscriptions, Access Tokens open without a JavaScript
+error (headless Chromium, real trytond)."""
 from .browser import login, open_entry, wait_for_menu
 
-DCI_WINDOWS = ['DCI Senders', 'DCI Transactions', 'DCI Access Tokens']
+DCI_WINDOWS = ['DCI Senders', 'DCI Transactions', 'DCI Subscriptions',
+    'DCI Access Tokens']
 
 
 def test_dci_windows_open(page, trytond_server, artifacts):

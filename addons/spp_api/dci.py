@@ -6,12 +6,17 @@ an `on-search` callback. Header faults reject the whole message (HTTP 400,
 header.status `rjct` with a MsgHeaderStatusReasonCode); each search request
 gets its own status, so one bad query does not sink the batch.
 
-Supported: `idtype-value` queries (ID type codes of the registry, e.g.
-`national_id`), `response_entity` Member (the registrants holding the ID)
-or Group (their current groups); `expression` and `predicate` queries over
-a whitelist of attributes (dci_query.py); page_size/page_number
-pagination. Envelopes (header, sender, signature) are checked by
-dci_envelope.py; the asynchronous endpoints are in dci_async.py."""
+Supported: `idtype-value` queries (the DCI code directory's types, UIN,
+BRN, MOBILE…, mapped to ours by the ID types' `dci_codes`, or our own
+codes, e.g. `national_id`; a type we do not hold matches nothing),
+`response_entity` Member (the registrants holding the ID) or Group (their
+current groups); `expression` and `predicate` queries over a whitelist of
+attributes (dci_query.py); page_size/page_number pagination; `locale`
+echoed, `consent` / `authorize` checked. Records are in the spec's
+Member / Group model (dci_record.py). Envelopes (header, receiver,
+sender, signature) are checked by dci_envelope.py; the asynchronous
+endpoints are in dci_async.py. Error answers carry the spec's errors[]
+and a top-level error (dci_envelope.error_body)."""
 import logging
 import re
 import time
@@ -24,9 +29,10 @@ from trytond.wsgi import app
 
 from .client import utcnow
 from .dci_envelope import (
-    HeaderFault, check_envelope, check_sender, header_of, now_iso, parse_ts,
-    read_envelope, response_header)
+    HeaderFault, check_envelope, check_sender, error_body, now_iso, parse_ts,
+    read_envelope, rejected, response_header)
 from .dci_query import QueryFault, compile_query, compile_sort
+from .dci_record import reg_records, resolve_id_type
 from .dci_signature import sign_envelope
 from .dci_token import authenticate_dci
 from .handlers import ApiError, Scope
@@ -38,6 +44,8 @@ PATH = '/registry/sync/search'
 SCOPE = 'registry:search'
 MAX_PAGE_SIZE = 200
 ID_VALUE = re.compile(r'[A-Za-z0-9][A-Za-z0-9/ .\-]{0,63}')
+PHONE_VALUE = re.compile(r'\+[0-9][0-9 .\-]{3,30}')
+LOCALE = re.compile(r'[a-z]{2,3}(-[A-Za-z0-9]{2,8})?')
 
 
 class ItemFault(Exception):
@@ -65,6 +73,7 @@ def search_one(scope, item):
     if not isinstance(criteria, dict):
         raise ItemFault('rjct.search_criteria.invalid',
             "search_criteria is required.")
+    check_extras(item, criteria, 'rjct.search_criteria.invalid')
     query_type = criteria.get('query_type')
     if query_type in {'expression', 'predicate'}:
         return search_query(scope, reference_id, criteria)
@@ -79,40 +88,32 @@ def search_one(scope, item):
     value = query.get('value')
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
-    if not isinstance(value, str) or not ID_VALUE.fullmatch(value):
+    if not isinstance(value, str) or not (ID_VALUE.fullmatch(value)
+            or PHONE_VALUE.fullmatch(value)):
         raise ItemFault('rjct.search_criteria.invalid',
             "query.value is not a valid identifier.")
-    id_type = query['type']
-    if not isinstance(id_type, str) or not re.fullmatch(
-            r'[a-z][a-z0-9_]{0,63}', id_type):
-        raise ItemFault('rjct.search_criteria.invalid',
-            f"Unknown identifier type {id_type[:64]!r}.")
     entity = criteria.get('response_entity', 'Member')
     if entity not in {'Member', 'Group'}:
         raise ItemFault('rjct.search_criteria.invalid',
             "response_entity must be Group or Member.")
     page_size, page_number = pagination(criteria.get('pagination'))
-
-    handle = f'{id_type}|{value}'
+    id_type = resolve_id_type(query['type'])
+    if id_type is None:
+        # A type of the DCI code directory this registry does not hold
+        # is "no match", not a fault of the sender.
+        return item_response(scope, reference_id, [], page_size,
+            page_number, 0, {})
     # The individuals and groups holding the ID are searched (with the
     # acting user's record rules) and read in one query, the lookup being
     # the most frequent call.
     party = scope.Party.__table__()
     rows = scope.individual_rows(party, party.id.in_(scope.Party.search(
-                scope.registrant_domain(('individual', 'group'),
-                    {'id': handle}),
+                id_domain(scope, id_type, value),
                 limit=20, order=[('id', 'ASC')], query=True)))
     group_ids = [i for i, r in rows.items()
         if r['registrant_type'] == 'group']
     rows = {i: r for i, r in rows.items()
         if r['registrant_type'] == 'individual'}
-    if not rows and not group_ids:
-        # An unknown ID type is the sender's mistake, not "no match";
-        # checked only when nothing matched, to spare lookups a query.
-        from trytond.pool import Pool
-        if id_type not in Pool().get('spp.id.type').by_code():
-            raise ItemFault('rjct.search_criteria.invalid',
-                f"Unknown identifier type {id_type[:64]!r}.")
     records = [('individual', i) for i in rows] + [
         ('group', i) for i in group_ids]
     if entity == 'Group':
@@ -133,6 +134,49 @@ def search_one(scope, item):
     records = records[start:start + page_size]
     return item_response(scope, reference_id, records, page_size,
         page_number, total, rows)
+
+
+def id_domain(scope, id_type, value):
+    "Domain of the visible registrants holding an ID (or a phone number)."
+    if id_type == 'MOBILE':
+        return [('registrant_type', 'in', ['individual', 'group']),
+            *scope.area_domain(),
+            ('contact_mechanisms', 'where', [
+                    ('type', 'in', ['mobile', 'phone']),
+                    ['OR', ('value', '=', value),
+                        ('value_compact', '=', value)],
+                    ])]
+    return scope.registrant_domain(('individual', 'group'),
+        {'id': f'{id_type}|{value}'})
+
+
+def check_extras(item, criteria, code):
+    """Check the optional locale, consent and authorize of a request item
+    (an ItemFault with `code` when malformed); "" is absent, as in the
+    standard's examples."""
+    locale = item.get('locale')
+    if locale not in (None, '') and (not isinstance(locale, str)
+            or not LOCALE.fullmatch(locale)):
+        raise ItemFault(code, "locale: an ISO 639-3 language code.")
+    for name in ['consent', 'authorize']:
+        value = criteria.get(name)
+        if value in (None, ''):
+            continue
+        if not isinstance(value, dict):
+            raise ItemFault(code, f"{name}: an object.")
+        if 'ts' in value:
+            try:
+                parse_ts(value['ts'])
+            except (ValueError, TypeError):
+                raise ItemFault(code,
+                    f"{name}.ts: ISO 8601 with a time zone.")
+        purpose = value.get('purpose')
+        if purpose is not None and (not isinstance(purpose, dict) or any(
+                    not isinstance(purpose.get(k, ''), str)
+                    or len(purpose.get(k, '')) > 999
+                    for k in ('text', 'code', 'ref_uri'))):
+            raise ItemFault(code,
+                f"{name}.purpose: an object of text, code and ref_uri.")
 
 
 def search_query(scope, reference_id, criteria):
@@ -164,24 +208,13 @@ def item_response(scope, reference_id, records, page_size, page_number,
         total, rows=None):
     """A succ search_response item for (kind, party id) records of a page
     (`rows`: the individuals already read by `Scope.individual_rows()`)."""
-    reg_records = []
-    individuals = [p for k, p in records if k == 'individual']
-    groups = [p for k, p in records if k == 'group']
-    if rows is not None:
-        individuals = scope.individual_dicts([rows[i] for i in individuals])
-    else:
-        individuals = scope.individuals(individuals)
-    for record in individuals:
-        reg_records.append({'@type': 'Member', **record})
-    for record in scope.groups(groups):
-        reg_records.append({'@type': 'Group', **record})
     return {
         'reference_id': reference_id,
         'timestamp': now_iso(),
         'status': 'succ',
         'data': {
             'version': '1.0.0',
-            'reg_records': reg_records,
+            'reg_records': reg_records(scope, records, rows),
             },
         'pagination': {
             'page_size': page_size,
@@ -202,7 +235,10 @@ def searched(items):
                     k: v for k, v in (criteria.items()
                         if isinstance(criteria, dict) else ())
                     if k in {'query_type', 'query', 'response_entity',
-                        'sort', 'pagination'}}})
+                        'sort', 'pagination'}},
+                # That consent was presented, not what it holds.
+                **({'consent': True} if isinstance(criteria, dict)
+                    and criteria.get('consent') else {})})
     return result
 
 
@@ -237,7 +273,10 @@ def search_responses(scope, search_request):
     responses = []
     for item in search_request:
         try:
-            responses.append(search_one(scope, item))
+            response = search_one(scope, item)
+            if item.get('locale'):
+                response['locale'] = item['locale']
+            responses.append(response)
         except ItemFault as error:
             reference = (item.get('reference_id')
                 if isinstance(item, dict) else None)
@@ -287,9 +326,7 @@ def sync_search(request, pool, log):
         try:
             header = check_envelope(envelope, 'search')
         except HeaderFault as error:
-            return 400, sign_envelope({'header': response_header(
-                        header_of(envelope), 'rjct', 0, 0, error.code,
-                        error.message)})
+            return 400, rejected(envelope, error, 'on-search')
         check_sender(pool, client, header, envelope)
         scope = Scope(client)
         items = envelope['message']['search_request']
@@ -320,9 +357,8 @@ def record_call(pool, request, log, status):
 
 
 def dci_error(status, code, message):
-    "The spec's HttpErrorResponse body."
-    return json_response(status, {'errors': [
-                {'code': code, 'message': message}]})
+    "An HTTP error answer of a DCI endpoint."
+    return json_response(status, error_body(code, message))
 
 
 def dci_endpoint(path, answer):

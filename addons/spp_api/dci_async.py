@@ -8,13 +8,21 @@ POST /registry/search       ACK at once (the spec's Response: ack_status,
 POST /registry/txn/status   the same for a status request: ACK, then a
                             txn-on-status callback.
 POST /registry/sync/txn/status  the txn-on-status envelope at once.
+POST /registry/subscribe    ACK, then an on-subscribe callback with the
+                            subscription codes (dci_subscription.py).
+POST /registry/unsubscribe  ACK, then an on-unsubscribe callback.
+
+A status request for a transaction this client did not send is answered
+like any other (HTTP 200, or ACK and callback): a txn-on-status envelope
+whose status is rjct (rjct.reference_id.invalid).
 
 The sender must be registered (spp.dci.sender) for the asynchronous
 endpoints: callbacks go only under its callback URL. A message_id the
 sender already sent is refused (HTTP 409, ack_status ERR, code
 err.request.bad with the header reason rjct.message_id.duplicate) and
 nothing is queued again. A status request names a transaction of any kind
-recorded here (txn_type `search` or `txn-status`). Envelopes that cannot
+recorded here (txn_type `search`, `txn-status`, `subscribe` or
+`unsubscribe`). Envelopes that cannot
 be processed are answered ack_status ERR with the spec's error code
 (HTTP 400, or 401/403 for authentication and signatures)."""
 import json
@@ -27,9 +35,8 @@ from trytond.transaction import Transaction
 
 from .dci import SCOPE, dci_endpoint
 from .dci_envelope import (
-    HeaderFault, check_envelope, check_sender, header_of, now_iso,
-    read_envelope, response_header)
-from .dci_signature import sign_envelope
+    HeaderFault, check_envelope, check_sender, error_body, now_iso,
+    read_envelope, rejected)
 from .dci_status import find_transactions, status_envelope
 from .dci_token import authenticate_dci
 from .handlers import ApiError
@@ -38,14 +45,18 @@ from .routes import audit_context
 SEARCH_PATH = '/registry/search'
 STATUS_PATH = '/registry/txn/status'
 SYNC_STATUS_PATH = '/registry/sync/txn/status'
+SUBSCRIBE_PATH = '/registry/subscribe'
+UNSUBSCRIBE_PATH = '/registry/unsubscribe'
 
 
 def ack(correlation_id, status='ACK', code=None, message=None):
-    "The spec's Response body."
+    """The spec's Response body; an ERR one also carries the errors[] and
+    error of an HTTP error answer (error_body)."""
     body = {'message': {'ack_status': status, 'timestamp': now_iso(),
             'correlation_id': correlation_id}}
     if code:
-        body['message']['error'] = {'code': code, 'message': message[:999]}
+        body.update(error_body(code, message))
+        body['message']['error'] = dict(body['error'])
     return body
 
 
@@ -95,8 +106,7 @@ def receive(request, pool, log, action):
         try:
             header = check_envelope(envelope, action)
         except HeaderFault as error:
-            return err(400, 'err.request.bad',
-                f"{error.code}: {error.message}")
+            return err(400, error.error, f"{error.code}: {error.message}")
         try:
             sender = check_sender(pool, client, header, envelope)
             if sender is None:
@@ -106,7 +116,8 @@ def receive(request, pool, log, action):
                 return duplicate(header)
             url = callback_url(sender, header)
             if action == 'txn-status':
-                # An unknown transaction is known now: no callback.
+                # A malformed request is refused now; an unknown
+                # transaction is answered by the callback (rjct).
                 find_transactions(pool, client, envelope['message'])
         except ApiError as error:
             return err(error.status, error.code, error.message)
@@ -117,8 +128,7 @@ def receive(request, pool, log, action):
             with Transaction().set_context(
                     audit_context(client, log, 'dci')):
                 pool.get('spp.dci.transaction').receive({
-                        'kind': ('search' if action == 'search'
-                            else 'txn-status'),
+                        'kind': action,
                         'client': client['id'],
                         'sender': sender['id'],
                         'transaction_id': (
@@ -147,9 +157,7 @@ def sync_status(request, pool, log):
         try:
             header = check_envelope(envelope, 'txn-status')
         except HeaderFault as error:
-            return 400, sign_envelope({'header': response_header(
-                        header_of(envelope), 'rjct', 0, 0, error.code,
-                        error.message, action='txn-on-status')})
+            return 400, rejected(envelope, error, 'txn-on-status')
         check_sender(pool, client, header, envelope)
         return 200, status_envelope(pool, client, header,
             envelope['message'])
@@ -161,3 +169,7 @@ registry_search = dci_endpoint(SEARCH_PATH,
 registry_txn_status = dci_endpoint(STATUS_PATH,
     lambda request, pool, log: receive(request, pool, log, 'txn-status'))
 registry_sync_txn_status = dci_endpoint(SYNC_STATUS_PATH, sync_status)
+registry_subscribe = dci_endpoint(SUBSCRIBE_PATH,
+    lambda request, pool, log: receive(request, pool, log, 'subscribe'))
+registry_unsubscribe = dci_endpoint(UNSUBSCRIBE_PATH,
+    lambda request, pool, log: receive(request, pool, log, 'unsubscribe'))

@@ -9,7 +9,8 @@ import uuid
 
 from trytond import config
 
-from .dci_signature import SignatureFault, load_public_key, verify
+from .dci_signature import (
+    SignatureFault, load_public_key, sign_envelope, verify)
 from .handlers import ApiError
 from .routes import MAX_BODY
 from .validation import surrogate_message, unpaired_surrogate
@@ -21,10 +22,40 @@ MAX_REQUESTS = 20
 class HeaderFault(Exception):
     "The envelope is unusable: the whole message is rejected."
 
-    def __init__(self, code, message):
+    def __init__(self, code, message, error='err.request.bad'):
         super().__init__(message)
         self.code = code
         self.message = message
+        # The spec's Error code of the HTTP answer.
+        self.error = error
+
+
+# The codes of authenticate() (the REST API's) as the spec's Error codes.
+SPEC_CODES = {
+    'unauthorized': 'err.request.unauthorized',
+    'forbidden_scope': 'err.request.forbidden',
+    'rate_limited': 'err.request.too_many_requests',
+    }
+
+# The list of requests of a message, by action (txn-status: one object).
+REQUESTS = {
+    'search': 'search_request',
+    'subscribe': 'subscribe_request',
+    'unsubscribe': 'subscription_codes',
+    }
+
+
+def error_body(code, message):
+    """The spec's HttpErrorResponse body (errors[]) with the top-level
+    error object that common DCI clients read."""
+    code = SPEC_CODES.get(code, code)
+    error = {'code': code, 'message': message[:999]}
+    return {'errors': [error], 'error': dict(error)}
+
+
+def registry_id():
+    "This registry's sender id (the receiver_id senders address)."
+    return config.get('spp_dci', 'sender_id', default=SENDER_ID)
 
 
 def now_iso():
@@ -75,6 +106,11 @@ def check_header(envelope, action='search'):
     if not isinstance(header['sender_id'], str):
         raise HeaderFault('rjct.action.invalid',
             "header.sender_id must be a string.")
+    receiver = header.get('receiver_id')
+    if receiver not in (None, '') and receiver != registry_id():
+        raise HeaderFault('rjct.action.invalid',
+            f"header.receiver_id {str(receiver)[:64]!r} is not this "
+            f"registry ({registry_id()!r}).", 'err.receiver_id.invalid')
     if header.get('is_msg_encrypted'):
         raise HeaderFault('rjct.action.not_supported',
             "Encrypted messages are not supported.")
@@ -84,11 +120,12 @@ def check_header(envelope, action='search'):
             0 < len(message['transaction_id']) <= 99):
         raise HeaderFault('rjct.action.invalid',
             "message needs a transaction_id (1 to 99 characters).")
-    if action == 'search':
-        if not isinstance(message.get('search_request'), list):
+    if action in REQUESTS:
+        name = REQUESTS[action]
+        if not isinstance(message.get(name), list):
             raise HeaderFault('rjct.action.invalid',
-                "message needs search_request.")
-        count = len(message['search_request'])
+                f"message needs {name}.")
+        count = len(message[name])
     else:
         if not isinstance(message.get('txnstatus_request'), dict):
             raise HeaderFault('rjct.action.invalid',
@@ -101,7 +138,7 @@ def check_header(envelope, action='search'):
             "header.total_count must be the number of requests.")
     if count > MAX_REQUESTS:
         raise HeaderFault('rjct.total_count.limit_exceeded',
-            f"At most {MAX_REQUESTS} search requests per message.")
+            f"At most {MAX_REQUESTS} requests per message.")
     return header
 
 
@@ -115,7 +152,7 @@ def response_header(request_header, status, total, completed, code=None,
         'status': status,
         'total_count': total,
         'completed_count': completed,
-        'sender_id': config.get('spp_dci', 'sender_id', default=SENDER_ID),
+        'sender_id': registry_id(),
         }
     if request_header and isinstance(request_header.get('sender_id'), str):
         header['receiver_id'] = request_header['sender_id']
@@ -123,6 +160,15 @@ def response_header(request_header, status, total, completed, code=None,
         header['status_reason_code'] = code
         header['status_reason_message'] = message[:999]
     return header
+
+
+def rejected(envelope, fault, action):
+    """The signed answer to an envelope rejected at once (HTTP 400): the
+    header rjct, with the spec's errors[] and error."""
+    answer = sign_envelope({'header': response_header(header_of(envelope),
+                'rjct', 0, 0, fault.code, fault.message, action=action)})
+    answer.update(error_body(fault.error, f"{fault.code}: {fault.message}"))
+    return answer
 
 
 def read_envelope(request):

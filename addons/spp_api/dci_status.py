@@ -38,18 +38,27 @@ def answer_transaction(transaction):
                 served(Pool(), scope, '/registry/search', items)
             return on_search_envelope(header, transaction.transaction_id,
                 transaction.correlation_id, responses)
+        if transaction.kind in {'subscribe', 'unsubscribe'}:
+            # Imported here: dci_subscribe imports dci, as this module.
+            from .dci_subscribe import (
+                subscribe_envelope, unsubscribe_envelope)
+            answer = (subscribe_envelope if transaction.kind == 'subscribe'
+                else unsubscribe_envelope)
+            return answer(transaction, client, header, envelope['message'])
         return status_envelope(Pool(), client, header, envelope['message'],
             transaction.correlation_id)
 
 
 def recorded_kinds(pool):
-    "The transaction kinds recorded (txn_type values of a status request)."
+    """The transaction kinds recorded that a status request may name
+    (txn_type): not the notifications, which the registry sends."""
     Transactions = pool.get('spp.dci.transaction')
-    return [k for k, _ in Transactions.kind.selection]
+    return [k for k, _ in Transactions.kind.selection if k != 'notify']
 
 
 def find_transactions(pool, client, message):
-    "The client's transactions of the kind a status request names, or 404."
+    """The client's transactions of the kind a status request names (none
+    for an unknown one); 400 for a malformed request."""
     request = message['txnstatus_request']
     for name in ['reference_id', 'txn_type', 'attribute_type',
             'attribute_value']:
@@ -85,18 +94,22 @@ def find_transactions(pool, client, message):
             raise ApiError(400, 'err.request.bad',
                 "attribute_value: a list of 1 to 100 reference ids.")
         domain.append(('transaction_id', '=', message['transaction_id']))
-    found = Transactions.search(domain, limit=50,
+    return Transactions.search(domain, limit=50,
         order=[('create_date', 'DESC'), ('id', 'DESC')])
-    if not found:
-        raise ApiError(404, 'err.request.not_found',
-            f"No {request['txn_type']} transaction of this client matches.")
-    return found
 
 
 def status_items(pool, client, message):
-    "(correlation id, search_response items) for a status request."
+    """(correlation id, search_response items) for a status request; (None,
+    one rjct item) when no transaction of the client matches, which does
+    not tell another client's transaction from none."""
     found = find_transactions(pool, client, message)
     request = message['txnstatus_request']
+    if not found:
+        return None, [{'reference_id': str(request['reference_id'])[:99],
+                'timestamp': now_iso(), 'status': 'rjct',
+                'status_reason_code': 'rjct.reference_id.invalid',
+                'status_reason_message': (f"No {request['txn_type']} "
+                    "transaction of this client matches.")}]
     wanted = (set(request['attribute_value'])
         if request['attribute_type'] == 'reference_id_list' else None)
     items = []
@@ -117,17 +130,20 @@ def status_items(pool, client, message):
 def status_envelope(pool, client, header, message, correlation_id=None):
     "The txn-on-status envelope answering a status request."
     searched_correlation, items = status_items(pool, client, message)
+    correlation_id = correlation_id or uuid.uuid4().hex
     return sign_envelope({
-            'header': response_header(header, 'succ', 1, 1,
+            'header': response_header(header,
+                'succ' if searched_correlation else 'rjct', 1, 1,
                 action='txn-on-status'),
             'message': {
                 'transaction_id': message['transaction_id'],
-                'correlation_id': correlation_id or uuid.uuid4().hex,
+                'correlation_id': correlation_id,
                 'txnstatus_response': {
                     'txn_type': message['txnstatus_request']['txn_type'],
                     'txn_status': {
                         'transaction_id': message['transaction_id'],
-                        'correlation_id': searched_correlation,
+                        'correlation_id': (
+                            searched_correlation or correlation_id),
                         'search_response': items,
                         },
                     },
@@ -140,6 +156,10 @@ def request_references(kind, request):
     message = (request or {}).get('message') or {}
     if kind == 'search':
         items = message.get('search_request') or []
+    elif kind == 'subscribe':
+        items = message.get('subscribe_request') or []
+    elif kind in {'unsubscribe', 'notify'}:
+        items = [{'reference_id': message.get('transaction_id')}]
     else:
         items = [message.get('txnstatus_request') or {}]
     return [i['reference_id'] for i in items if isinstance(i, dict)
@@ -149,10 +169,14 @@ def request_references(kind, request):
 def reference_statuses(kind, request, answer):
     """[{reference_id, status, status_reason_code?}] of an answered
     request: each search request's own status; a status request, succ."""
-    if kind != 'search':
+    message = answer.get('message') or {}
+    if kind == 'unsubscribe':
+        return [{'reference_id': message.get('transaction_id'),
+                'status': message.get('status', 'succ')}]
+    if kind not in {'search', 'subscribe'}:
         return [{'reference_id': r, 'status': 'succ'}
             for r in request_references(kind, request)]
-    items = (answer.get('message') or {}).get('search_response') or []
+    items = message.get(f'{kind}_response') or []
     return [{k: item[k] for k in ('reference_id', 'status',
                 'status_reason_code') if k in item} for item in items]
 

@@ -1,13 +1,17 @@
-"""Asynchronous DCI transactions: a search (or a status request) received,
-answered in an `ir.queue` task and delivered to the sender's callback.
+"""Asynchronous DCI transactions: a search, a status request, a
+subscribe or unsubscribe request received, answered in an `ir.queue` task
+and delivered to the sender's callback; and the notifications to
+subscribers (kind `notify`, dci_subscription.py), queued with their
+envelope and delivered the same way.
 
 Life cycle: `queued` when the request is acknowledged; the task computes
-the answer and POSTs it to the callback URL (`on-search` or
-`txn-on-status`); `delivered` on a 2xx answer, else `retrying` with the
-next attempt after `[spp_dci] retry_delays` (seconds, default
-30 120 600 1800 3600: one delay per retry), then `failed`. Retries are
-queued with a schedule when a worker runs, and the `deliver_due` cron
-job sends whatever is due in any case (deployments without a worker).
+the answer and POSTs it to the callback URL (`on-search`,
+`txn-on-status`, `on-subscribe`, `on-unsubscribe`, `notify`);
+`delivered` on a 2xx answer, else `retrying` with the next attempt after
+`[spp_dci] retry_delays` (seconds, default 30 120 600 1800 3600: one
+delay per retry), then `failed`. Retries are queued with a schedule when
+a worker runs, and the `deliver_due` cron job sends whatever is due in
+any case (deployments without a worker).
 
 Privacy: the request and the answer (personal data) are kept only until
 the answer is delivered or given up; what stays is the status of each
@@ -51,6 +55,9 @@ class DciTransaction(ModelSQL, ModelView):
     kind = fields.Selection([
             ('search', "Search"),
             ('txn-status', "Status Request"),
+            ('subscribe', "Subscribe"),
+            ('unsubscribe', "Unsubscribe"),
+            ('notify', "Notification"),
             ], "Kind", required=True, readonly=True)
     client = fields.Many2One('spp.api.client', "API Client", required=True,
         readonly=True, ondelete='CASCADE')
@@ -113,6 +120,14 @@ class DciTransaction(ModelSQL, ModelView):
         transaction commits both, so an ACK is never lost."""
         transaction, = cls.create([values])
         cls.__queue__.process([transaction])
+        return transaction
+
+    @classmethod
+    def queue_notification(cls, values):
+        """Record a notification (its envelope in `response`) and queue its
+        delivery, which the caller's commit releases."""
+        transaction, = cls.create([{**values, 'state': 'queued'}])
+        cls.__queue__.deliver([transaction])
         return transaction
 
     @classmethod
