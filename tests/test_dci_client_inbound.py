@@ -69,8 +69,7 @@ def test_subscribe_confirmed_by_callback(setup):
     # Our areas (TL-N and the districts below), not the whole country.
     assert criteria['filter'][0]['expression1']['attribute_value'] == [
         'TL-N', 'TL-N-A', 'TL-N-B']
-    assert body['header']['sender_uri'] == setup['url'].rsplit(
-        '/registry', 1)[0]
+    assert body['header']['sender_uri'] == setup['url'] + '/on-subscribe'
     (state, transaction_id), = [(r['state'], r['transaction_id'])
         for r in read(setup, 'spp.dci.client.subscription', [record],
             ['state', 'transaction_id'])]

@@ -41,6 +41,7 @@ class Subscription(Workflow, ModelSQL, ModelView):
         required=True, ondelete='CASCADE', states=_states)
     event_type = fields.Selection(EVENT_TYPES, "Event", required=True,
         states=_states)
+    event_type_string = event_type.translated('event_type')
     frequency = fields.Selection(FREQUENCIES, "Frequency", required=True,
         states=_states)
     areas = fields.Many2Many('spp.dci.client.subscription-spp.area',
@@ -227,6 +228,8 @@ class Subscription(Workflow, ModelSQL, ModelView):
         keys = {message.get('transaction_id')}
         for event in message.get('notify_event') or []:
             if isinstance(event, dict):
+                # Our own server names the subscription in each event.
+                keys.add(event.get('subscription_code'))
                 keys.add(event.get('reference_id'))
         keys = [k for k in keys if isinstance(k, str) and k]
         if not keys:

@@ -38,6 +38,13 @@ from trytond.transaction import Transaction
 
 logger = logging.getLogger(__name__)
 RETRIED_STATUSES = {429, 500, 502, 503, 504}
+# Our route of the asynchronous answer of each action (inbound.py).
+CALLBACKS = {
+    'search': '/registry/on-search',
+    'txn-status': '/registry/txn/on-status',
+    'subscribe': '/registry/on-subscribe',
+    'unsubscribe': '/registry/on-unsubscribe',
+    }
 # Renew a token this many seconds before it expires.
 TOKEN_MARGIN = 30
 
@@ -129,8 +136,10 @@ def authorization(registry, session, renew=False):
     return f'Bearer {token or fetch_token(registry, session)}'
 
 
-def envelope(registry, action, message, total_count=None, message_id=None):
-    "A signed DCI request envelope."
+def envelope(registry, action, message, total_count=None, message_id=None,
+        header_extra=None):
+    """A signed DCI request envelope (`header_extra`: more header fields,
+    e.g. the status a notify header carries)."""
     header = {
         'version': '1.0.0',
         'message_id': message_id or str(uuid.uuid4()),
@@ -141,9 +150,12 @@ def envelope(registry, action, message, total_count=None, message_id=None):
         'total_count': total_count if total_count is not None else 1,
         'is_msg_encrypted': False,
         }
-    callback = registry.callback_url()
+    # sender_uri is where the answer of this message goes (the spec's
+    # examples: the on-search endpoint itself).
+    callback = registry.callback_url(CALLBACKS.get(action, '/registry'))
     if callback:
         header['sender_uri'] = callback
+    header.update(header_extra or {})
     return sign_envelope({'header': header, 'message': message})
 
 
@@ -231,7 +243,8 @@ def error_of(status, body):
 
 
 def send(registry, path, action, message, *, total_count=None, asked=None,
-        records=None, purpose=None, expect_envelope=True, session=None):
+        records=None, purpose=None, expect_envelope=True, session=None,
+        header_extra=None):
     """POST a DCI message to the registry: the answer's body (a dict).
 
     `asked`: what was asked, without personal data (a query type and
@@ -240,7 +253,8 @@ def send(registry, path, action, message, *, total_count=None, asked=None,
     record an asynchronous answer belongs to."""
     pool = Pool()
     Exchange = pool.get('spp.dci.exchange')
-    body = envelope(registry, action, message, total_count)
+    body = envelope(registry, action, message, total_count,
+        header_extra=header_extra)
     header = body['header']
     started = time.monotonic()
     values = {

@@ -93,7 +93,7 @@ class SearchTestCase(unittest.TestCase):
             purpose=f'spp.dci.registry,{registry.id}')
         body, = self.fake.calls_to(search.ASYNC_SEARCH)
         self.assertEqual(body['header']['sender_uri'],
-            'http://127.0.0.1:1/db/dci/async')
+            'http://127.0.0.1:1/db/dci/async/registry/on-search')
         waiting = Exchange.waiting(registry, transaction_id)
         self.assertEqual(waiting.state, 'waiting')
         with self.assertRaises(inbound.Refused):
