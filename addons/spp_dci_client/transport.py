@@ -9,11 +9,11 @@ answers checked, every call recorded.
 - authenticates with an OAuth2 client-credentials token, fetched from the
   registry's token URL, kept per process until shortly before it expires
   and fetched again on a 401;
-- retries a registry that is down, slow or answers 5xx (or 429) up to the
-  registry's attempts, resending the *same* envelope (same message_id:
-  the registry can tell a retry from a new request);
-- refuses an answer that is not a JSON envelope, or whose signature does
-  not verify with the registry's key (when it signs, or must);
+- retries a registry that is down, slow, answers 5xx (or 429), garbage
+  (not JSON, not an envelope) or a signature that does not verify with
+  its key, up to the registry's attempts, resending the *same* envelope
+  (same message_id: the registry can tell a retry from a new request);
+- refuses the answer when the last attempt is still one of those;
 - records the exchange (spp.dci.exchange: who, when, what was asked, how
   many records came back, never a name nor a number) in a transaction of
   its own, so a failed call is recorded even when the caller's work is
@@ -177,8 +177,13 @@ def check_signature(registry, body, required=None):
         raise RegistryError(error.code, error.message)
 
 
-def post(registry, path, body, session):
-    "(HTTP status, decoded body, attempts) of a POST, retried."
+def post(registry, path, body, session, check=None):
+    """(HTTP status, decoded body, attempts) of a POST, retried.
+
+    `check(status, answer)` raises RegistryError for an answer that is not
+    what a registry sends (not an envelope, wrongly signed): such an
+    answer, one that is not JSON, a timeout, a refused connection, 429 and
+    5xx are tried again, up to the registry's attempts."""
     url = registry.base_url.rstrip('/') + path
     pause = retry_pause()
     renewed = False
@@ -201,23 +206,30 @@ def post(registry, path, body, session):
             failure = RegistryError('unreachable',
                 f"The registry did not answer ({type(error).__name__}).")
         else:
-            if response.status_code == 401 and not renewed and (
+            status = response.status_code
+            if status == 401 and not renewed and (
                     registry.auth_method == 'oauth2'):
                 # Expired or revoked token: one new one, the same message.
                 tokens.drop(token_key(registry))
                 renewed = True
                 attempt -= 1
                 continue
-            if response.status_code not in RETRIED_STATUSES:
+            if status in RETRIED_STATUSES:
+                failure = RegistryError('unavailable',
+                    f"The registry answered HTTP {status}.", status)
+            else:
                 try:
-                    return response.status_code, response.json(), attempt
+                    answer = response.json()
                 except ValueError:
-                    raise RegistryError('garbage',
-                        f"The answer is not JSON (HTTP "
-                        f"{response.status_code}).", response.status_code)
-            failure = RegistryError('unavailable',
-                f"The registry answered HTTP {response.status_code}.",
-                response.status_code)
+                    failure = RegistryError('garbage',
+                        f"The answer is not JSON (HTTP {status}).", status)
+                else:
+                    try:
+                        if check and status < 400:
+                            check(status, answer)
+                        return status, answer, attempt
+                    except RegistryError as error:
+                        failure = error
         if attempt >= registry.attempts:
             failure.attempts = attempt
             raise failure
@@ -266,18 +278,22 @@ def send(registry, path, action, message, *, total_count=None, asked=None,
         'purpose': purpose,
         }
     session = session or requests.Session()
-    try:
-        status, answer, attempts = post(registry, path, body, session)
-        values.update(http_status=status, attempts=attempts)
-        if status >= 400:
-            code, text = error_of(status, answer)
-            raise RegistryError(code, text, status)
+
+    def check(status, answer):
         if expect_envelope:
             if not isinstance(answer, dict) or not isinstance(
                     answer.get('message'), dict):
                 raise RegistryError('garbage',
                     "The answer is not a DCI envelope.", status)
             check_signature(registry, answer)
+    try:
+        status, answer, attempts = post(registry, path, body, session,
+            check)
+        values.update(http_status=status, attempts=attempts)
+        if status >= 400:
+            code, text = error_of(status, answer)
+            raise RegistryError(code, text, status)
+        if expect_envelope:
             answer_header = answer.get('header') or {}
             if answer_header.get('status') == 'rjct':
                 raise RegistryError(

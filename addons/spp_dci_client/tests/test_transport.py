@@ -146,7 +146,20 @@ class TransportTestCase(unittest.TestCase):
             search(registry)
         self.assertEqual(raised.exception.code, 'err.signature.invalid')
         exchange, = exchanges()
-        self.assertEqual(exchange.error_code, 'err.signature.invalid')
+        self.assertEqual((exchange.error_code, exchange.attempts),
+            ('err.signature.invalid', 3))
+
+    @with_transaction()
+    def test_garbage_then_answer(self):
+        "A garbage answer is tried again, with the same message"
+        registry = create_registry(self.fake, code='flaky')
+        self.fake.garbage = 1
+        search(registry)
+        first, second = self.fake.calls_to(PATH)
+        self.assertEqual(first['header']['message_id'],
+            second['header']['message_id'])
+        exchange, = exchanges()
+        self.assertEqual((exchange.state, exchange.attempts), ('done', 2))
 
     @with_transaction()
     def test_error_answer(self):
