@@ -23,6 +23,8 @@ from trytond.pool import Pool
 from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction
 
+from .handlers import search_ids
+
 # DCI code-directory types that are a contact, not an identifier.
 PHONE_TYPES = {'MOBILE', 'PHONE', 'PHONE_NUMBER'}
 MARITAL_STATUS = {'single': 'S', 'married': 'M', 'partnered': 'M',
@@ -144,10 +146,13 @@ def group_records(scope, groups):
     query (with the acting user's record rules)."""
     if not groups:
         return []
-    codes = {m['individual'] for g in groups for m in g['members']}
+    wanted = {m['_individual'] for g in groups for m in g['members']}
     Party = Pool().get('party.party')
-    member_ids = [p.id for p in Party.search([('code', 'in', list(codes)),
-                ('registrant_type', '=', 'individual')])] if codes else []
+    # The visible individuals among the members (found by id: a search
+    # by code cannot use the code's index).
+    member_ids = [] if not wanted else search_ids(Party, [
+            ('id', 'in', sorted(wanted)),
+            ('registrant_type', '=', 'individual')])
     members = {m['code']: m for m in with_ids(scope, member_ids)}
     phones = phones_of(member_ids) if member_ids else {}
     result = []
@@ -199,4 +204,4 @@ def reg_records(scope, records, rows=None):
     else:
         individuals = with_ids(scope, individual_ids)
     return member_records(individuals) + group_records(
-        scope, scope.groups(group_ids))
+        scope, scope.groups(group_ids, member_ids=True))

@@ -16,6 +16,7 @@ from trytond.transaction import Transaction
 
 from .custom_values import has_custom_fields, read_custom
 from .declarations import DEFAULT_PAGE_SIZE
+from .membership_rows import group_rows, membership_rows
 from .validation import ValidationFailure
 
 # An ID number that is its own compact form (see registrant_domain).
@@ -302,16 +303,14 @@ class Scope:
                 result[-1]['custom_fields'] = custom[r['id']]
         return result
 
-    def groups(self, parties):
+    def groups(self, parties, member_ids=False):
+        """Groups as API dicts, in the order given, with their members:
+        read with SQL (membership_rows.py). With `member_ids`, each
+        member keeps its party id as `_individual`."""
         ids = [getattr(p, 'id', p) for p in parties]
         if not ids:
             return []
-        rows = self.Party.read(ids, ['code', 'name', 'group_kind', 'area',
-                'member_count', 'child_count', 'elderly_count', 'disabled',
-                'create_date', 'write_date'])
-        areas = self.code_map('spp.area', [r['area'] for r in rows])
-        kinds = self.code_map('spp.group.kind',
-            [r['group_kind'] for r in rows])
+        rows = group_rows(ids)
         identifiers = self.identifiers_of(ids)
         members = {i: [] for i in ids}
         for membership in self.memberships([('group', 'in', ids)]):
@@ -319,19 +318,21 @@ class Scope:
         # Their members' names and codes are in the answer too.
         self.serve('party.party', ids + [m['_individual']
                 for group in members.values() for m in group])
+        keys = ('individual', 'name', 'roles', 'start_date', 'end_date')
+        if member_ids:
+            keys += ('_individual',)
         custom = read_custom(ids) if has_custom_fields() else None
         result = [{
                 'code': r['code'],
                 'name': r['name'] or '',
-                'kind': kinds.get(r['group_kind']),
-                'area': areas.get(r['area']),
+                'kind': r['kind'],
+                'area': r['area'],
                 'member_count': r['member_count'] or 0,
                 'child_count': r['child_count'] or 0,
                 'elderly_count': r['elderly_count'] or 0,
                 'disabled': bool(r['disabled']),
                 'identifiers': identifiers[r['id']],
-                'members': [{k: m[k] for k in ('individual', 'name',
-                            'roles', 'start_date', 'end_date')}
+                'members': [{k: m[k] for k in keys}
                     for m in members[r['id']]],
                 'modified': _iso(r['write_date'] or r['create_date'],
                     datetime=True),
@@ -342,26 +343,18 @@ class Scope:
         return result
 
     def memberships(self, domain, limit=None, after=None):
-        "Memberships as dicts (with the private keys _id and _group)."
+        """Memberships as dicts (with the private keys _id, _group and
+        _individual): found by the ORM's search (record rules), read with
+        SQL."""
         if after:
             domain = domain + [('id', '>', after)]
-        records = self.Membership.search(domain, limit=limit,
-            order=[('id', 'ASC')])
-        party_ids = {m.group.id for m in records} | {
-            m.individual.id for m in records}
-        parties = {r['id']: r for r in self.Party.read(
-                list(party_ids), ['code', 'name'])}
-        return [{
-                '_id': m.id,
-                '_group': m.group.id,
-                '_individual': m.individual.id,
-                'group': parties[m.group.id]['code'],
-                'individual': parties[m.individual.id]['code'],
-                'name': parties[m.individual.id]['name'] or '',
-                'roles': [r.code for r in m.roles],
-                'start_date': _iso(m.start_date),
-                'end_date': _iso(m.end_date),
-                } for m in records]
+        query = self.Membership.search(domain, limit=limit,
+            order=[('id', 'ASC')], query=True)
+        rows = membership_rows(query)
+        for row in rows:
+            row['start_date'] = _iso(row['start_date'])
+            row['end_date'] = _iso(row['end_date'])
+        return rows
 
 
 def search_ids(Model, domain, limit=None):
