@@ -14,7 +14,9 @@ processes it, and its message_id is unique per registry: a message sent
 again is refused, never processed twice."""
 import datetime as dt
 
+from trytond import backend
 from trytond.model import Index, ModelSQL, ModelView, Unique, fields
+from trytond.model.modelsql import ForeignKeyError
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 
@@ -83,13 +85,23 @@ class Exchange(ModelSQL, ModelView):
         transaction = Transaction()
         values = {**values, 'user': transaction.user,
             'timestamp': dt.datetime.now()}
-        if transaction.database.name == ':memory:':
-            # In-memory SQLite (the unit tests) has one connection: the
-            # row is written in the caller's transaction.
+        if transaction.database.name == ':memory:' or (
+                backend.name == 'sqlite'
+                and transaction.connection.in_transaction):
+            # In-memory SQLite (the unit tests) has one connection; a
+            # SQLite file has one writer at a time, and the caller (a
+            # queue task that wrote already) holds it: a second
+            # transaction would wait for it until "database is locked".
+            # The row is written in the caller's transaction.
             return cls.create([values])
-        with transaction.new_transaction() as new, new.set_user(0):
+        try:
+            with transaction.new_transaction() as new, new.set_user(0):
+                cls.create([values])
+                new.commit()
+        except (backend.DatabaseIntegrityError, ForeignKeyError):
+            # The registry (or the user) is not committed yet: created in
+            # the caller's transaction, its exchanges go with it.
             cls.create([values])
-            new.commit()
 
     @classmethod
     def waiting(cls, registry, transaction_id):

@@ -216,6 +216,15 @@ def endpoint(path):
             error = Refused(503, 'err.service.unavailable',
                 "Busy, retry later.")
             status, body = 503, nack(error)
+        except Exception:
+            # Not trytond's error page (it expects an RPC method): the
+            # spec's error, the details in the server log.
+            request_id = uuid.uuid4().hex
+            logger.exception("DCI %s from %s failed (%s)", path, code,
+                request_id)
+            error = Refused(500, 'internal_error',
+                f"Internal error; request id {request_id}.")
+            status, body = 500, nack(error)
         return json_response(status, body)
     view.__name__ = 'dci_client_' + path.replace('/', '_').replace('-', '_')
     app.route(PREFIX + path, methods=['POST'])(view)

@@ -14,7 +14,8 @@ from .tools import create_registry
 class DciClientModuleTestCase(ModuleTestCase):
     "Test spp_dci_client module"
     module = 'spp_dci_client'
-    extras = ['spp_programs', 'spp_change_request', 'spp_audit']
+    extras = ['spp_programs', 'spp_entitlement', 'spp_change_request',
+        'spp_audit']
 
     @classmethod
     def setUpClass(cls):

@@ -124,6 +124,12 @@ class PopulationTestCase(TestCase):
         self.assertEqual(dela_cruz.member_count, 5)
         self.assertEqual(dela_cruz.child_count, 3)
         self.assertEqual(dela_cruz.disabled_member_count, 1)
+        # The connected registries, and two notified life events waiting
+        # for a caseworker.
+        events = Pool().get('spp.dci.life.event').search([])
+        self.assertEqual(sorted((e.event_type, e.state) for e in events),
+            [('death', 'review'), ('live_birth', 'review')])
+        self.assertEqual(len(Pool().get('spp.dci.registry').search([])), 3)
         self.assertFalse(load_demo(households=40, seed=7))
         self.assertEqual(table_counts(), counts)
 
