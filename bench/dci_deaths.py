@@ -34,15 +34,14 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pgdb import connect, database_exists, executable  # noqa: E402
+from pgdb import (  # noqa: E402
+    connect, create_database, database_exists)
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / 'bench' / 'results'
@@ -65,20 +64,6 @@ def parse_arguments():
     return parser.parse_args()
 
 
-def create_database(uri, name):
-    with connect(uri, 'postgres', autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
-    with tempfile.NamedTemporaryFile('w', suffix='.pass') as passfile:
-        passfile.write('admin\n')
-        passfile.flush()
-        env = dict(os.environ, TRYTOND_DATABASE__URI=uri,
-            TRYTONPASSFILE=passfile.name)
-        env.pop('TRYTOND_CONFIG', None)
-        subprocess.run([executable('trytond-admin'), '-d', name,
-                '-u', 'spp_dci_client', 'spp_programs',
-                '--activate-dependencies', '--email', 'admin@example.org'],
-            env=env, check=True, stdout=subprocess.DEVNULL)
 
 
 POPULATION = '''
@@ -287,7 +272,8 @@ def main():
     os.environ.pop('TRYTOND_CONFIG', None)
     started = time.perf_counter()
     if options.reset or not database_exists(options.uri, database):
-        create_database(options.uri, database)
+        create_database(options.uri, database,
+            ['spp_dci_client', 'spp_programs'])
         build(options.uri, database, households)
     build_s = time.perf_counter() - started
 

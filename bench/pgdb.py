@@ -1,7 +1,11 @@
 """PostgreSQL helpers the benchmarks share: the virtualenv's tools, a
-connection to a database of the server, whether a database exists."""
+connection to a database of the server, whether a database exists, a new
+database with addons activated."""
+import os
 import shutil
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 
@@ -20,3 +24,21 @@ def database_exists(uri, name):
         return bool(connection.execute(
                 'SELECT 1 FROM pg_database WHERE datname = %s',
                 (name,)).fetchone())
+
+
+def create_database(uri, name, modules):
+    """A new database `name` (dropped first when it exists) with `modules`
+    and what they depend on activated; the admin password is 'admin'."""
+    with connect(uri, 'postgres', autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    with tempfile.NamedTemporaryFile('w', suffix='.pass') as passfile:
+        passfile.write('admin\n')
+        passfile.flush()
+        env = dict(os.environ, TRYTOND_DATABASE__URI=uri,
+            TRYTONPASSFILE=passfile.name)
+        env.pop('TRYTOND_CONFIG', None)
+        subprocess.run([executable('trytond-admin'), '-d', name,
+                '-u', *modules, '--activate-dependencies',
+                '--email', 'admin@example.org'],
+            env=env, check=True, stdout=subprocess.DEVNULL)

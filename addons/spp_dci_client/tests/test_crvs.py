@@ -16,8 +16,6 @@ from unittest import mock
 from decimal import Decimal
 from pathlib import Path
 
-import yaml
-from openapi_schema_validator import OAS30Validator
 
 from trytond.exceptions import UserError
 from trytond.modules.spp_api.dci_signature import sign
@@ -32,10 +30,10 @@ from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
 from .fake_registry import search_response
+from . import spec
 from .tools import create_registry, fake_registry
 
 DATA = Path(__file__).resolve().parent / 'data'
-SPEC = DATA / 'dci_registry_core_api_v1.0.0.yaml'
 NOTIFY = ('#/paths/~1registry~1notify/post/requestBody/content/'
     'application~1json/schema')
 SYNC_SEARCH = ('#/paths/~1registry~1sync~1search/post/requestBody/content/'
@@ -44,25 +42,8 @@ SYNC_SEARCH_ANSWER = ('#/paths/~1registry~1sync~1search/post/responses/'
     'default/content/application~1json/schema')
 
 
-def any_of(node):
-    "The spec's oneOf alternatives overlap (upstream slip): read as anyOf."
-    if isinstance(node, dict):
-        return {('anyOf' if k == 'oneOf' else k): any_of(v)
-            for k, v in node.items()}
-    if isinstance(node, list):
-        return [any_of(v) for v in node]
-    return node
-
-
-@functools.lru_cache
-def spec():
-    return any_of(yaml.safe_load(SPEC.read_text()))
-
-
 def validate(instance, pointer):
-    schema = copy.copy(spec())
-    schema['$ref'] = pointer
-    OAS30Validator(schema).validate(instance)
+    spec.validate('dci_registry_core_api_v1.0.0.yaml', instance, pointer)
 
 
 @functools.lru_cache
