@@ -31,7 +31,7 @@ from trytond.transaction import Transaction
 
 from .fake_registry import search_response
 from . import spec
-from .tools import create_registry, fake_registry
+from .tools import MODULES, create_registry, fake_registry
 
 DATA = Path(__file__).resolve().parent / 'data'
 NOTIFY = ('#/paths/~1registry~1notify/post/requestBody/content/'
@@ -626,8 +626,7 @@ class CrvsTestCase(CrvsMixin, unittest.TestCase):
 class CrvsChangeRequestTestCase(CrvsMixin, unittest.TestCase):
     """With spp_change_request (and spp_audit): births are proposed as
     change requests; the steps are audited."""
-    modules = ['spp_dci_client', 'spp_programs', 'spp_entitlement',
-        'spp_change_request', 'spp_audit']
+    modules = MODULES
 
     @with_transaction()
     def test_flow5_birth_joins_mothers_household(self):

@@ -18,7 +18,7 @@ from trytond.tests.test_tryton import activate_module, with_transaction
 from trytond.transaction import Transaction
 
 from . import spec
-from .tools import create_registry, fake_registry
+from .tools import MODULES, create_registry, fake_registry
 
 UPDATES = '/registry/sync/enrollment/updates'
 ENROLLED = '/registry/sync/enrolled'
@@ -141,7 +141,7 @@ class IbrTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        activate_module(['spp_dci_client', 'spp_programs'])
+        activate_module(MODULES)
         cls.fake = fake_registry()
         cls.ibr = FakeIbr(cls.fake)
 

@@ -8,14 +8,13 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
 
 from .fake_registry import FakeRegistry
-from .tools import create_registry
+from .tools import MODULES, create_registry
 
 
 class DciClientModuleTestCase(ModuleTestCase):
     "Test spp_dci_client module"
     module = 'spp_dci_client'
-    extras = ['spp_programs', 'spp_entitlement', 'spp_change_request',
-        'spp_audit']
+    extras = MODULES[1:]
 
     @classmethod
     def setUpClass(cls):

@@ -19,7 +19,7 @@ from trytond.tests.test_tryton import activate_module, with_transaction
 from trytond.transaction import Transaction
 
 from .fake_registry import search_response
-from .tools import create_registry, fake_registry
+from .tools import MODULES, create_registry, fake_registry
 
 PATH = '/registry/sync/search'
 
@@ -104,7 +104,7 @@ class PullTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        activate_module('spp_dci_client')
+        activate_module(MODULES)
         cls.fake = fake_registry()
 
     @classmethod

@@ -9,7 +9,7 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import activate_module, with_transaction
 
 from .fake_registry import search_response
-from .tools import create_registry, fake_registry
+from .tools import MODULES, create_registry, fake_registry
 
 
 def by_uin(body):
@@ -32,7 +32,7 @@ class SearchTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        activate_module('spp_dci_client')
+        activate_module(MODULES)
         cls.fake = fake_registry()
         cls.fake.handlers[search.SYNC_SEARCH] = by_uin
         cls.fake.handlers[search.ASYNC_SEARCH] = lambda body: (200, {

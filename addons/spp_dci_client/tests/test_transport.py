@@ -10,7 +10,7 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import activate_module, with_transaction
 
 from .fake_registry import search_response
-from .tools import create_registry, fake_registry
+from .tools import MODULES, create_registry, fake_registry
 
 PATH = '/registry/sync/search'
 
@@ -37,7 +37,7 @@ class TransportTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        activate_module('spp_dci_client')
+        activate_module(MODULES)
         cls.fake = fake_registry()
         cls.fake.handlers[PATH] = ok
 

@@ -5,6 +5,12 @@ from trytond.pool import Pool
 
 from .fake_registry import FakeRegistry
 
+# The addons most of the client's tests run with (one database set-up,
+# restored from trytond's DB cache for each test module): the addon with
+# everything it acts on.
+MODULES = ['spp_dci_client', 'spp_programs', 'spp_entitlement',
+    'spp_change_request', 'spp_audit']
+
 
 def no_retry_pause():
     if not config.has_section('spp_dci_client'):
