@@ -17,8 +17,8 @@ from .test_api_support import Api, national_id
 @pytest.fixture(scope='module')
 def setup(backend_uri, tmp_path_factory):
     workdir = tmp_path_factory.mktemp('spp-dci-ibr')
-    database = TestDatabase.create(workdir, 'dciibr',
-        modules=['spp_dci_client', 'spp_programs'], uri=backend_uri)
+    # Every addon: the run's shared template (no set-up of its own).
+    database = TestDatabase.create(workdir, 'dciibr', uri=backend_uri)
     fake = FakeRegistry(sender_id='ibr.test')
     ibr = FakeIbr(fake)
     try:
