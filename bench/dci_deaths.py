@@ -23,8 +23,8 @@ recomputed, the life event kept.
 
 Before each repetition the deaths of the previous one are undone in SQL
 (people, memberships, events, exchanges) and the tables vacuumed, so
-every repetition processes the same. Prints JSON {deaths, messages, seconds, per_second, ...} and
-writes bench/results/dci_deaths_<deaths>.json. Target (issue): 10,000
+every repetition processes the same. Prints JSON {deaths, messages,
+seconds, per_second, ...} and writes bench/results/dci_deaths_<deaths>.json. Target (issue): 10,000
 death notifications in <= 30 s.
 
     .venv/bin/python bench/dci_deaths.py                # 10,000 deaths

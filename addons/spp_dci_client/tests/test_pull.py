@@ -320,7 +320,7 @@ class PullTestCase(unittest.TestCase):
 
     @with_transaction()
     def test_registry_failures(self):
-        "Down, 5xx, garbage, wrong signature: failed, recorded, nothing written"
+        "Down, 5xx, garbage, forged: failed, recorded, nothing written"
         Exchange = Pool().get('spp.dci.exchange')
         pull = self.setup_pull([household(1)])
         for fault, code in [('fail', 'unavailable'), ('garbage', 'garbage'),
