@@ -163,20 +163,24 @@ def free_port():
 
 
 @contextlib.contextmanager
-def gunicorn(options):
+def gunicorn(options, database=None, extra_config='', timeout=120):
+    """gunicorn serving `database` (default options.database) with
+    options.workers workers and `extra_config` added to its trytond.conf;
+    yields its port."""
+    database = database or options.database
     port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix='bench-api-'))
     config = workdir / 'trytond.conf'
     config.write_text(f"[database]\nuri = {options.uri}\n"
-        "[web]\nlisten = 127.0.0.1:8000\n")
+        "[web]\nlisten = 127.0.0.1:8000\n" + extra_config)
     env = {**os.environ, 'TRYTOND_CONFIG': str(config),
-        'TRYTOND_DATABASE_NAMES': options.database,
+        'TRYTOND_DATABASE_NAMES': database,
         'TRYTOND_LOGGING_LEVEL': '30'}
     env.pop('TRYTOND_DATABASE__URI', None)
     log_file = open(workdir / 'gunicorn.log', 'wb')
     process = subprocess.Popen([str(BIN / 'gunicorn'),
             '--workers', str(options.workers),
-            '--bind', f'127.0.0.1:{port}', '--timeout', '120',
+            '--bind', f'127.0.0.1:{port}', '--timeout', str(timeout),
             '--no-control-socket', 'trytond.application:app'],
         env=env, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT,
         start_new_session=True)
@@ -187,7 +191,7 @@ def gunicorn(options):
                 connection = http.client.HTTPConnection('127.0.0.1', port,
                     timeout=5)
                 connection.request('GET',
-                    f'/{options.database}/api/v1/openapi.json')
+                    f'/{database}/api/v1/openapi.json')
                 if connection.getresponse().status == 200:
                     break
             except OSError:

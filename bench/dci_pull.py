@@ -23,12 +23,9 @@ applying pages (matching, import checks, writes) apart from waiting for
 A. PostgreSQL (SPP_DATABASE_URI, default postgresql://postgres@127.0.0.1/).
 """
 import argparse
-import contextlib
 import datetime as dt
-import http.client
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -128,46 +125,11 @@ def populate_a(options, name):
     return key, counts
 
 
-@contextlib.contextmanager
 def serve_a(options, name, key_path):
     "gunicorn serving A, signing its answers."
-    port = bench_api.free_port()
-    workdir = Path(tempfile.mkdtemp(prefix='bench-dci-pull-'))
-    config = workdir / 'trytond.conf'
-    config.write_text(f"[database]\nuri = {options.uri}\n"
-        "[web]\nlisten = 127.0.0.1:8000\n"
-        f"[spp_dci]\nsigning_key = {key_path}\n"
+    return bench_api.gunicorn(options, database=name, timeout=300,
+        extra_config=f"[spp_dci]\nsigning_key = {key_path}\n"
         f"sender_id = {REGISTRY_SENDER}\n")
-    env = {**os.environ, 'TRYTOND_CONFIG': str(config),
-        'TRYTOND_DATABASE_NAMES': name, 'TRYTOND_LOGGING_LEVEL': '30'}
-    env.pop('TRYTOND_DATABASE__URI', None)
-    log_file = open(workdir / 'gunicorn.log', 'wb')
-    process = subprocess.Popen([str(BIN / 'gunicorn'),
-            '--workers', str(options.workers),
-            '--bind', f'127.0.0.1:{port}', '--timeout', '300',
-            '--no-control-socket', 'trytond.application:app'],
-        env=env, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT,
-        start_new_session=True)
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                connection = http.client.HTTPConnection('127.0.0.1', port,
-                    timeout=5)
-                connection.request('GET', f'/{name}/api/v1/openapi.json')
-                if connection.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.5)
-        else:
-            raise RuntimeError("gunicorn did not answer: "
-                + (workdir / 'gunicorn.log').read_text()[-2000:])
-        yield port
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(30)
-        log_file.close()
 
 
 def setup_b(options, name, base_url, key, public_pem):
