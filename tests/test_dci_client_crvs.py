@@ -10,6 +10,7 @@ import uuid
 import pytest
 
 from trytond.modules.spp_dci_client.tests.fake_registry import FakeRegistry
+from trytond.modules.spp_dci_client.tests.tools import registry_values
 from trytond.modules.spp_dci_client.tests.test_crvs import (
     NOTIFY, crvs_person, notify_message, validate)
 
@@ -34,23 +35,13 @@ def setup(backend_uri, tmp_path_factory):
             api = Api(server, server.login())
             base = f'{server.url.rstrip("/")}/{database.name}'
             api.make_areas()
-            registry, = api.rpc('model.spp.dci.registry.create', [{
-                        'name': "Civil Registry", 'code': 'crvs',
-                        'kind': 'crvs', 'base_url': fake.url,
-                        'auth_method': 'oauth2',
-                        'client_id': fake.client_id,
-                        'client_secret': fake.client_secret,
-                        'sender_id': 'spmis.test',
-                        'receiver_id': fake.sender_id,
-                        'public_key': fake.public_pem,
-                        'callback_base': base,
-                        'timeout': 5, 'attempts': 2, 'page_size': 100,
-                        'batch_size': 100,
-                        'mappings': [['create', [{
+            registry, = api.rpc('model.spp.dci.registry.create', [
+                    registry_values(fake, name="Civil Registry",
+                        callback_base=base, attempts=2, page_size=100,
+                        batch_size=100, mappings=[['create', [{
                                         'category': 'identifier_type',
                                         'external_code': 'UIN',
-                                        'internal_code': 'national_id'}]]],
-                        }])
+                                        'internal_code': 'national_id'}]]])])
             subscription, = api.rpc(
                 'model.spp.dci.client.subscription.create', [{
                         'registry': registry, 'event_type': 'death',

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from trytond.modules.spp_dci_client.tests.fake_registry import FakeRegistry
+from trytond.modules.spp_dci_client.tests.tools import registry_values
 from trytond.modules.spp_dci_client.tests.test_ibr import (
     ENROLLED, UPDATES, FakeIbr)
 
@@ -25,22 +26,13 @@ def setup(backend_uri, tmp_path_factory):
         with running_server(database,
                 extra_config="[spp_dci_client]\nretry_pause = 0\n") as server:
             api = Api(server, server.login())
-            registry, = api.rpc('model.spp.dci.registry.create', [{
-                        'name': "Beneficiary Registry", 'code': 'ibr',
-                        'kind': 'ibr', 'base_url': fake.url,
-                        'auth_method': 'oauth2',
-                        'client_id': fake.client_id,
-                        'client_secret': fake.client_secret,
-                        'sender_id': 'spmis.test',
-                        'receiver_id': fake.sender_id,
-                        'public_key': fake.public_pem,
-                        'signature_required': True,
-                        'timeout': 5, 'attempts': 2, 'batch_size': 2,
-                        'mappings': [['create', [{
+            registry, = api.rpc('model.spp.dci.registry.create', [
+                    registry_values(fake, 'ibr', 'ibr',
+                        name="Beneficiary Registry", signature_required=True,
+                        attempts=2, batch_size=2, mappings=[['create', [{
                                         'category': 'identifier_type',
                                         'external_code': 'UIN',
-                                        'internal_code': 'national_id'}]]],
-                        }])
+                                        'internal_code': 'national_id'}]]])])
             currency, = api.rpc('model.currency.currency.create', [{
                         'name': "Test", 'code': 'TST', 'symbol': 'T'}])
             yield {'api': api, 'fake': fake, 'ibr': ibr, 'server': server,

@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from trytond.modules.spp_dci_client.tests.fake_registry import FakeRegistry
+from trytond.modules.spp_dci_client.tests.tools import registry_values
 
 from .server import TestDatabase, running_server
 from .test_api_support import Api
@@ -28,19 +29,11 @@ def setup(backend_uri, tmp_path_factory):
             api = Api(server, server.login())
             base = f'{server.url.rstrip("/")}/{database.name}'
             api.make_areas()
-            registry, = api.rpc('model.spp.dci.registry.create', [{
-                        'name': "Civil Registry", 'code': 'crvs',
-                        'kind': 'crvs', 'base_url': fake.url,
-                        'auth_method': 'oauth2',
-                        'client_id': fake.client_id,
-                        'client_secret': fake.client_secret,
-                        'sender_id': 'spmis.test',
-                        'receiver_id': fake.sender_id,
-                        'public_key': fake.public_pem,
-                        'callback_base': base,
-                        'timeout': 5, 'attempts': 2, 'page_size': 100,
-                        'batch_size': 100,
-                        'areas': [['add', [api.areas['TL-N']]]]}])
+            registry, = api.rpc('model.spp.dci.registry.create', [
+                    registry_values(fake, name="Civil Registry",
+                        callback_base=base, attempts=2, page_size=100,
+                        batch_size=100,
+                        areas=[['add', [api.areas['TL-N']]]])])
             yield {'api': api, 'fake': fake, 'registry': registry,
                 'url': f'{base}/dci/crvs/registry'}
     finally:

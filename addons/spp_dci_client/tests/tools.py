@@ -18,19 +18,21 @@ def no_retry_pause():
     config.set('spp_dci_client', 'retry_pause', '0')
 
 
+def registry_values(fake, kind='crvs', code='crvs', **values):
+    "The values of an external registry of `kind` served by `fake`."
+    return {'name': f"Test {kind}", 'code': code, 'kind': kind,
+        'base_url': fake.url, 'auth_method': 'oauth2',
+        'client_id': fake.client_id, 'client_secret': fake.client_secret,
+        'sender_id': 'spmis.test', 'receiver_id': fake.sender_id,
+        'public_key': fake.public_pem, 'timeout': 5, **values}
+
+
 def create_registry(fake, kind='crvs', code='crvs', **values):
     "An active external registry of `kind` served by `fake`."
     Registry = Pool().get('spp.dci.registry')
     no_retry_pause()
-    registry, = Registry.create([{
-                'name': f"Test {kind}", 'code': code, 'kind': kind,
-                'base_url': fake.url, 'auth_method': 'oauth2',
-                'client_id': fake.client_id,
-                'client_secret': fake.client_secret,
-                'sender_id': 'spmis.test', 'receiver_id': fake.sender_id,
-                'public_key': fake.public_pem, 'signature_required': True,
-                'timeout': 5, 'attempts': 3,
-                **values}])
+    registry, = Registry.create([registry_values(fake, kind, code,
+                **{'signature_required': True, 'attempts': 3, **values})])
     return registry
 
 
