@@ -11,7 +11,7 @@ from sql import Literal
 from trytond.i18n import gettext
 from trytond.model import ModelView, fields
 from trytond.model.exceptions import ValidationError
-from trytond.pool import Pool
+from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
@@ -106,7 +106,7 @@ class BulkConsent(Wizard):
             raise ValidationError(gettext(
                     'spp_consent.msg_expires_before_given',
                     consent=start.purpose.rec_name))
-        self._count = record_for_program(start)
+        self._count = Pool().get('spp.consent').record_for_program(start)
         if not self._count:
             raise ValidationError(gettext('spp_consent.msg_bulk_no_member',
                     program=start.program.rec_name))
@@ -114,6 +114,14 @@ class BulkConsent(Wizard):
 
     def default_result(self, fields):
         return {'count': getattr(self, '_count', 0)}
+
+
+class Consent(metaclass=PoolMeta):
+    __name__ = 'spp.consent'
+
+    @classmethod
+    def record_for_program(cls, start):
+        return record_for_program(start)
 
 
 def record_for_program(start):

@@ -73,6 +73,15 @@ def now():
     return dt.datetime.now()
 
 
+def forget_records(Model):
+    """Drop the transaction's cached records of `Model`: an UPDATE in SQL
+    makes them stale, as write() does for its own records."""
+    transaction = Transaction()
+    transaction.counter += 1
+    for cache in transaction.cache.values():
+        cache.pop(Model.__name__, None)
+
+
 class Consent(Workflow, ModelSQL, ModelView):
     "Consent"
     __string__ = "Consent"
@@ -331,6 +340,7 @@ class Consent(Workflow, ModelSQL, ModelView):
                 & (table.expires_on != Null)
                 & (table.expires_on < date)))
         count = cursor.rowcount
+        forget_records(cls)
         if count:
             # The rows this pass wrote: write_date is its own timestamp.
             cursor.execute(*event.insert(
