@@ -138,7 +138,7 @@ DEMO_PASSWORDS = {
     'manager': 'demo-Manager-1', 'approver': 'demo-Approver-1',
     'finance': 'demo-Finance-1', 'payments': 'demo-Payments-1',
     'viewer': 'demo-Viewer-1', 'auditor': 'demo-Auditor-1',
-    'monitoring': 'demo-Monitoring-1'}
+    'monitoring': 'demo-Monitoring-1', 'dpo': 'demo-Dpo-1'}
 
 
 class TestDatabase:

@@ -148,7 +148,10 @@ def test_each_user_sees_an_sp_mis_menu(browser, page, demo_server, user,
     else:
         assert roots and not roots & ERP_MENUS, roots
         assert roots <= {'Registry', 'Programs', 'Audit',
-            'Change Requests', 'Grievances', 'Reporting'}, roots
+            'Change Requests', 'Grievances', 'Reporting',
+            'Data Protection'}, roots
+        # Data protection is the data protection officer's.
+        assert ('Data Protection' in roots) == (user == 'dpo'), roots
         # Change requests are the registrar's and their checker's.
         assert ('Change Requests' in roots) == (
             user in {'registrar', 'checker'}), roots

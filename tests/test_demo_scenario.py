@@ -320,6 +320,30 @@ def load_demo_tool(monkeypatch, var):
     return module
 
 
+def test_consents(transaction):
+    """Every household consented to programme delivery; three in four to
+    referral to health insurers, the first of these withdrawn"""
+    from trytond.pool import Pool
+    pool = Pool()
+    Consent = pool.get('spp.consent')
+    Party = pool.get('party.party')
+    groups = Party.search([('registrant_type', '=', 'group')],
+        order=[('id', 'ASC')])
+    service = Consent.search([('purpose.code', '=', 'SERVICE')])
+    assert {c.registrant for c in service} == set(groups)
+    assert {(c.state, c.lawful_basis) for c in service} == {
+        ('given', 'public_task')}
+    referral = Consent.search([('purpose.code', '=', 'REFERRAL')])
+    states = Counter(c.state for c in referral)
+    assert len(referral) == len([g for g in groups if g.id % 4])
+    assert states['withdrawn'] == 1 and states['given'] == len(referral) - 1
+    first, = [c for c in referral if c.state == 'withdrawn']
+    assert first.registrant.id == min(c.registrant.id for c in referral)
+    assert [t.code for t in first.recipient_types] == ['HEALTH_INSURER']
+    assert [(e.previous_state, e.state) for e in first.history] == [
+        (None, 'given'), ('given', 'withdrawn')]
+
+
 def test_users_file_and_banner(tmp_path, monkeypatch):
     "var/demo_users: mode 0600, passwords kept; the banner prints them"
     from trytond.modules.spp_demo.users import DEMO_LOGINS

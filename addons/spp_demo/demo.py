@@ -9,6 +9,7 @@ import datetime as dt
 from trytond.pool import Pool
 
 from .connected import load_connected_registries
+from .consents import load_consents
 from .generate import generate_population, prepare
 from .population import Household, Person, years_before
 from .scenario import load_scenario
@@ -113,6 +114,7 @@ def load_demo(households=300, seed=7, passwords=None):
         regions=DEMO_REGIONS)
     load_scenario(ensure_users(passwords), today)
     load_connected_registries()
+    load_consents(today)
     # The trends start with this month (the daily cron job keeps it
     # fresh): one INSERT ... SELECT per indicator.
     Pool().get('spp.report.snapshot').take()

@@ -14,8 +14,10 @@ from trytond.pool import Pool
 # to that region, 'country' to the whole country;
 # None leaves the user without registry areas (the roles with no area rule).
 DEMO_USERS = [
+    # Registers people, so sees their ID numbers and birth dates.
     ('registrar', "Registrar (one region)", ['spp_registry.group_registrar',
-            'spp_change_request.group_user'], 'region'),
+            'spp_change_request.group_user', 'spp_consent.group_sensitive'],
+        'region'),
     # Decides the registrar's change requests (never their own).
     ('checker', "Local Validator (one region)",
         ['spp_change_request.group_local_validator',
@@ -29,7 +31,13 @@ DEMO_USERS = [
         ['spp_grievance.group_manager', 'spp_registry.group_registry_viewer'],
         'country'),
     ('validator', "Registry Validator",
-        ['spp_registry.group_registry_validator'], None),
+        ['spp_registry.group_registry_validator',
+            'spp_consent.group_sensitive'], None),
+    # Purposes, recipients, retention, sensitive fields, personal data
+    # reports: the registry of the whole country, unmasked.
+    ('dpo', "Data Protection Officer",
+        ['spp_consent.group_dpo', 'spp_consent.group_sensitive',
+            'spp_registry.group_registry_viewer'], 'country'),
     # Runs the programs and reads the dashboards of every area.
     ('manager', "Program Manager", ['spp_programs.group_program_manager',
             'spp_reporting.group_reporting_manager'], None),
