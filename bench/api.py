@@ -62,7 +62,7 @@ def ensure_database(options):
     env = {**os.environ, 'TRYTOND_DATABASE__URI': options.uri}
     password = Path(tempfile.mkdtemp()) / 'pw'
     password.write_text(secrets.token_urlsafe(16) + '\n')
-    modules = ['spp_api'] + (
+    modules = getattr(options, 'modules', None) or ['spp_api'] + (
         ['spp_audit'] if getattr(options, 'audit', 'off') == 'on' else [])
     command = [sys.executable, str(ROOT / 'tools' / 'sppdb.py'), 'ensure',
         options.database, '--password-file', str(password),

@@ -253,7 +253,35 @@ class Client(ModelSQL, ModelView):
             'revoked': revoked,
             'rate_limit': rate_limit or 0,
             'areas': sorted(r[-1] for r in rows if r[-1] is not None),
+            **cls.sharing_values(id_),
             }
+
+    # -- sharing hooks: no-ops here, what an addon (spp_consent) limits ---
+    @classmethod
+    def sharing_values(cls, client_id):
+        """{key: value} added to the client dict of `client_id` wherever
+        one is made (authenticate(), the DCI tokens, queued tasks): what
+        the other hooks need of the client, read in at most one query."""
+        return {}
+
+    @classmethod
+    def sharing_domain(cls, client, registrant):
+        """Domain limiting a search to the records whose registrant (the
+        path `registrant`: 'id' on party.party, 'group' on memberships...)
+        the client (a dict of authenticate()) may receive. Scope.area_domain()
+        adds it to every REST and DCI registrant search."""
+        return []
+
+    @classmethod
+    def check_search(cls, client, fields):
+        """Raise an ApiError when the client may not find registrants by
+        `fields` (names of party.party fields, e.g. identifiers)."""
+
+    @classmethod
+    def shape_records(cls, client, kind, records):
+        """Change in place the dicts of `kind` answered to the client:
+        'individual' and 'group' (the REST API's, the DCI records are made
+        of them) and 'dci' (DCI reg_records)."""
 
     @classmethod
     def _decode_scopes(cls, value):

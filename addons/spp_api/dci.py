@@ -139,6 +139,7 @@ def search_one(scope, item):
 def id_domain(scope, id_type, value):
     "Domain of the visible registrants holding an ID (or a phone number)."
     if id_type == 'MOBILE':
+        scope.check_search({'contact_mechanisms'})
         return [('registrant_type', 'in', ['individual', 'group']),
             *scope.area_domain(),
             ('contact_mechanisms', 'where', [
@@ -191,6 +192,7 @@ def search_query(scope, reference_id, criteria):
         order = compile_sort(criteria.get('sort'), collection)
     except QueryFault as error:
         raise ItemFault(error.code, error.message)
+    scope.check_search(domain_fields(domain) | {f for f, _ in order})
     page_size, page_number = pagination(criteria.get('pagination'))
     kind = 'individual' if collection == 'Member' else 'group'
     domain = [('registrant_type', '=', kind), *scope.area_domain(), domain]
@@ -202,6 +204,15 @@ def search_query(scope, reference_id, criteria):
     records = [(kind, id_) for id_, in cursor]
     return item_response(scope, reference_id, records, page_size,
         page_number, total)
+
+
+def domain_fields(domain):
+    "The party.party fields that the clauses of a domain test."
+    if isinstance(domain, tuple):
+        return {domain[0].split('.')[0]}
+    if isinstance(domain, list):
+        return set().union(*(domain_fields(d) for d in domain))
+    return set()
 
 
 def item_response(scope, reference_id, records, page_size, page_number,
@@ -277,7 +288,10 @@ def search_responses(scope, search_request):
             if item.get('locale'):
                 response['locale'] = item['locale']
             responses.append(response)
-        except ItemFault as error:
+        except (ItemFault, ApiError) as error:
+            # A search the client may not make (403) is refused by item.
+            if isinstance(error, ApiError) and error.status != 403:
+                raise
             reference = (item.get('reference_id')
                 if isinstance(item, dict) else None)
             responses.append({
@@ -286,7 +300,9 @@ def search_responses(scope, search_request):
                         else 'unknown'),
                     'timestamp': now_iso(),
                     'status': 'rjct',
-                    'status_reason_code': error.code,
+                    'status_reason_code': (error.code
+                        if isinstance(error, ItemFault)
+                        else 'rjct.search_criteria.invalid'),
                     'status_reason_message': error.message,
                     })
     return responses

@@ -203,5 +203,7 @@ def reg_records(scope, records, rows=None):
             individual['_id'] = id_
     else:
         individuals = with_ids(scope, individual_ids)
-    return member_records(individuals) + group_records(
+    result = member_records(individuals) + group_records(
         scope, scope.groups(group_ids, member_ids=True))
+    scope.Client.shape_records(scope.client, 'dci', result)
+    return result

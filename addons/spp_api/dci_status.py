@@ -195,4 +195,5 @@ def load_client(client_id):
             'revoked': client.revoked,
             'rate_limit': client.rate_limit or 0,
             'areas': sorted(a.id for a in client.areas),
+            **Client.sharing_values(client.id),
             }

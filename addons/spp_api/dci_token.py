@@ -114,6 +114,7 @@ class Token(ModelSQL, ModelView):
             'revoked': revoked,
             'rate_limit': rate_limit or 0,
             'areas': sorted(r[-1] for r in rows if r[-1] is not None),
+            **Client.sharing_values(id_),
             }
 
 

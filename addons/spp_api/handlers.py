@@ -1,9 +1,10 @@
 """What each REST operation does, given validated input.
 
 Handlers run inside the request's transaction as the client's acting user.
-Every registrant search goes through `Scope.registrants()`, which adds the
-client's area restriction, so a record outside the client's areas is not
-found (404), exactly like a missing one."""
+Every registrant search goes through `Scope.area_domain()`, which adds the
+client's area restriction and what the client may receive (a hook for
+addons, `Client.sharing_domain()`), so a record outside them is not found
+(404), exactly like a missing one."""
 import base64
 import datetime as dt
 import re
@@ -78,6 +79,7 @@ class Scope:
         self.Identifier = pool.get('party.identifier')
         self.Area = pool.get('spp.area')
         self.Membership = pool.get('spp.group.membership')
+        self.Client = pool.get('spp.api.client')
         # The records the answer holds, by model: spp.api.log.served()
         # is told once per call (the audit trail's access entry).
         self.served = {}
@@ -87,10 +89,25 @@ class Scope:
         self.served.setdefault(model, []).extend(ids)
 
     # -- restriction ---------------------------------------------------
-    def area_domain(self, field='area'):
+    def area_domain(self, field='area', registrant=None, optional=False):
+        """Domain of the records the client may read: `field` is the area
+        tested; `registrant` the path of the registrant the records are
+        about (by default 'id' for 'area', 'group' for 'group.area'...),
+        whom the client must be allowed to receive (Client.sharing_domain),
+        unless the record has none and `optional`."""
+        domain = []
         if self.client['areas']:
-            return [(field, 'child_of', self.client['areas'], 'parent')]
-        return []
+            domain.append((field, 'child_of', self.client['areas'], 'parent'))
+        if registrant is None:
+            registrant = field.rpartition('.')[0] or 'id'
+        sharing = self.Client.sharing_domain(self.client, registrant)
+        if sharing and optional:
+            sharing = [['OR', (registrant, '=', None), sharing]]
+        return domain + sharing
+
+    def check_search(self, fields):
+        "Refuse (an ApiError) a search of registrants by `fields`."
+        self.Client.check_search(self.client, set(fields))
 
     def areas_domain(self):
         "Domain on spp.area: the client's areas and the areas below them."
@@ -146,6 +163,7 @@ class Scope:
         domain += self.area_domain()
         filters = filters or {}
         if filters.get('id'):
+            self.check_search({'identifiers'})
             type_, value = filters['id'].split('|', 1)
             # Compared as stored: compact (no spaces or separators). A
             # number of digits and capitals is taken as compact already,
@@ -301,6 +319,7 @@ class Scope:
                     })
             if custom is not None:
                 result[-1]['custom_fields'] = custom[r['id']]
+        self.Client.shape_records(self.client, 'individual', result)
         return result
 
     def groups(self, parties, member_ids=False):
@@ -340,6 +359,7 @@ class Scope:
         if custom is not None:
             for row, r in zip(result, rows):
                 row['custom_fields'] = custom[r['id']]
+        self.Client.shape_records(self.client, 'group', result)
         return result
 
     def memberships(self, domain, limit=None, after=None):

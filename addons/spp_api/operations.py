@@ -212,6 +212,7 @@ def list_memberships(scope, query, body):
 
 def list_identifiers(scope, query, body):
     limit, after = page_args(query)
+    scope.check_search({'identifiers'})
     domain = [('party.registrant_type', 'in', ['individual', 'group'])]
     domain += scope.area_domain('party.area')
     if query.get('type'):

@@ -34,7 +34,8 @@ def _visible_domain(scope):
     Rule = Pool().get('ir.rule')
     with check_access():
         rule = Rule.domain_get('spp.change_request', mode='read')
-    domain = scope.area_domain('area')
+    domain = scope.area_domain('area', registrant='registrant',
+        optional=True)
     if rule:
         domain.append(rule)
     return domain

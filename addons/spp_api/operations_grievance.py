@@ -50,7 +50,8 @@ def _rule(model, mode='read'):
 def _visible_domain(scope, mode='read'):
     """Domain of the tickets the caller may read (or file, mode create):
     in the client's areas, and allowed by the acting user's rules."""
-    domain = scope.area_domain('area')
+    domain = scope.area_domain('area', registrant='registrant',
+        optional=True)
     rule = _rule(GRIEVANCE, mode)
     if rule:
         domain.append(rule)

@@ -6,7 +6,7 @@ from trytond.tests.test_tryton import ModuleTestCase
 class ConsentModuleTestCase(ModuleTestCase):
     "Test spp_consent module"
     module = 'spp_consent'
-    extras = ['spp_programs', 'spp_audit']
+    extras = ['spp_programs', 'spp_audit', 'spp_custom_field']
 
 
 del ModuleTestCase
