@@ -10,6 +10,7 @@ and one INSERT of the history, whatever the number of records."""
 import datetime as dt
 
 from sql import Literal, Null
+from sql.operators import Exists
 
 from trytond.i18n import gettext
 from trytond.model import (
@@ -365,10 +366,14 @@ class Consent(Workflow, ModelSQL, ModelView):
         table = cls.__table__()
         by_recipient = ConsentRecipient.__table__()
         by_type = ConsentType.__table__()
-        named = table.id.in_(by_recipient.select(by_recipient.consent,
-                where=by_recipient.recipient == (recipient or -1)))
-        typed = table.id.in_(by_type.select(by_type.consent,
-                where=by_type.type == (recipient_type or -1)))
+        # Correlated: a lookup of one registrant reads its own consents'
+        # rows by index, never every consent of a popular recipient type.
+        named = Exists(by_recipient.select(Literal(1),
+                where=(by_recipient.consent == table.id)
+                & (by_recipient.recipient == (recipient or -1))))
+        typed = Exists(by_type.select(Literal(1),
+                where=(by_type.consent == table.id)
+                & (by_type.type == (recipient_type or -1))))
         return table.select(table.registrant,
             where=(table.purpose == purpose) & (table.state == 'given')
             & ((table.expires_on == Null) | (table.expires_on >= date))
