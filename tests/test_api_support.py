@@ -83,11 +83,35 @@ class Api:
         client, = self.rpc('model.spp.api.client.create', [{
                     'name': name, 'scopes': list(scopes),
                     'areas': [['add', [self.areas[a] for a in areas]]],
-                    **values}])
+                    **self.sharing_defaults(), **values}])
         key, = self.rpc('model.spp.api.client.issue_key', [client])
         self.keys[name] = key
         self.clients[name] = client
         return client
+
+
+    def sharing_defaults(self):
+        """With spp_consent, which binds every client to an organisation
+        and a purpose: a test organisation on a public task, so that the
+        tests of other features see every registrant (the sharing itself
+        is tests/test_api_consent.py's)."""
+        if not hasattr(self, '_sharing'):
+            self._sharing = {}
+            if self.rpc('model.ir.module.search', [
+                        ('name', '=', 'spp_consent'),
+                        ('state', '=', 'activated')]):
+                type_, = self.rpc('model.spp.consent.recipient_type.search',
+                    [('code', '=', 'MINISTRY')])
+                purpose, = self.rpc('model.spp.consent.purpose.search',
+                    [('code', '=', 'SERVICE')])
+                organisation, = self.rpc(
+                    'model.spp.consent.recipient.create', [{
+                            'code': 'TEST-ORG', 'name': "Test Ministry",
+                            'type': type_}])
+                self._sharing = {'organisation': organisation,
+                    'purpose': purpose, 'lawful_basis': 'public_task',
+                    'lawful_basis_reason': "Tests of other features"}
+        return self._sharing
 
 
 def household_body(name, seed, area='TL-N-A', size=3):

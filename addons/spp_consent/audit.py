@@ -30,6 +30,6 @@ class Consent(AuditedModel, metaclass=PoolMeta):
         if count:
             log().record_action(cls.__name__, [], 'recorded_for_program',
                 details={'program': start.program.id,
-                    'purpose': start.purpose.id, 'state': start.state},
+                    'purpose': start.purpose.id, 'state': start.record_as},
                 count=count)
         return count

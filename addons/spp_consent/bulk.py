@@ -35,22 +35,23 @@ class BulkConsentStart(ModelView):
         None, "Recipient Types")
     lawful_basis = fields.Selection(LAWFUL_BASES, "Lawful Basis",
         required=True)
-    state = fields.Selection([
+    # Not "state": sao keeps a wizard's state under that name.
+    record_as = fields.Selection([
             ('requested', "Requested"),
             ('given', "Given"),
             ], "Record As", required=True,
         help="Given: the campaign collected the signed forms. "
         "Requested: the consents are to be asked for.")
     given_on = fields.Date("Given On", states={
-            'required': Eval('state') == 'given',
-            'invisible': Eval('state') != 'given',
+            'required': Eval('record_as') == 'given',
+            'invisible': Eval('record_as') != 'given',
             })
     expires_on = fields.Date("Expires On",
         domain=[If(Eval('given_on') & Eval('expires_on'),
                 ('expires_on', '>=', Eval('given_on', None)), ())])
     collection_method = fields.Selection(COLLECTION_METHODS,
         "Collection Method", states={
-            'required': Eval('state') == 'given',
+            'required': Eval('record_as') == 'given',
             })
     notice = fields.Char("Notice")
 
@@ -59,7 +60,7 @@ class BulkConsentStart(ModelView):
         return 'consent'
 
     @staticmethod
-    def default_state():
+    def default_record_as():
         return 'given'
 
     @staticmethod
@@ -148,7 +149,7 @@ def record_for_program(start):
     cursor = transaction.connection.cursor()
     user = transaction.user
     stamp = dt.datetime.now()
-    given = start.state == 'given'
+    given = start.record_as == 'given'
     processing = Consent.processing.sql_format(start.processing or [])
     columns = [consent.registrant, consent.purpose, consent.processing,
         consent.lawful_basis, consent.state, consent.requested_on,
@@ -159,7 +160,7 @@ def record_for_program(start):
     cursor.execute(*consent.insert(columns, membership.select(
                 membership.registrant, Literal(start.purpose.id),
                 Literal(processing), Literal(start.lawful_basis),
-                Literal(start.state), Literal(today),
+                Literal(start.record_as), Literal(today),
                 Literal(start.given_on if given else None),
                 Literal(start.expires_on),
                 Literal(start.collection_method),
@@ -200,6 +201,6 @@ def record_for_program(start):
             [event.consent, event.date, event.user, event.previous_state,
                 event.state, event.create_uid, event.create_date],
             consent.select(consent.id, Literal(stamp), Literal(user),
-                Literal(None), Literal(start.state), Literal(user),
+                Literal(None), Literal(start.record_as), Literal(user),
                 Literal(stamp), where=consent.id.in_(new))))
     return count

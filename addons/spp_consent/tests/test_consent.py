@@ -212,7 +212,7 @@ class ConsentTestCase(ActivatedModuleTestCase):
                         'spp_consent', 'recipient_type_ministry'))]
             wizard.start.processing = ['collect', 'store']
             wizard.start.lawful_basis = 'consent'
-            wizard.start.state = 'given'
+            wizard.start.record_as = 'given'
             wizard.start.given_on = dt.date(2026, 6, 1)
             wizard.start.expires_on = dt.date(2028, 6, 1)
             wizard.start.collection_method = 'signed_form'
