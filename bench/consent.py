@@ -207,13 +207,12 @@ def anonymisation(options):
         Policy = pool.get('spp.retention.policy')
         party = Party.__table__()
         cursor = Transaction().connection.cursor()
-        cursor.execute(*party.select(party.id,
-                where=party.code.like('B%') & (party.registrant_type
-                    == 'individual'),
-                order_by=[party.id], limit=options.anonymise))
-        ids = [i for i, in cursor]
+        first = party.select(party.id,
+            where=party.code.like('B%') & (party.registrant_type
+                == 'individual'),
+            order_by=[party.id], limit=options.anonymise)
         cursor.execute(*party.update([party.disabled],
-                [dt.datetime(2015, 1, 1)], where=party.id.in_(ids)))
+                [dt.datetime(2015, 1, 1)], where=party.id.in_(first)))
         policy, = Policy.create([{'name': "Bench: disabled 7 years",
                     'situation': 'disabled', 'period': 7,
                     'unit': 'years'}])

@@ -506,12 +506,3 @@ class Party(metaclass=PoolMeta):
         default.setdefault('consents', None)
         return super().copy(parties, default=default)
 
-
-class Cron(metaclass=PoolMeta):
-    __name__ = 'ir.cron'
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        cls.method.selection.append(
-            ('spp.consent|expire', "Expire Consents"))

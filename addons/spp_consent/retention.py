@@ -362,25 +362,8 @@ class Party(metaclass=PoolMeta):
         "payments stay.")
 
     @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        t = cls.__table__()
-        # The runs look for the registrants not anonymised yet.
-        cls._sql_indexes.add(Index(t, (t.anonymised, Index.Range()),
-                where=t.anonymised != Null))
-
-    @classmethod
     def copy(cls, parties, default=None):
         default = dict(default or {})
         default.setdefault('anonymised', None)
         return super().copy(parties, default=default)
 
-
-class Cron(metaclass=PoolMeta):
-    __name__ = 'ir.cron'
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        cls.method.selection.append(
-            ('spp.retention.policy|run_all', "Apply Retention Policies"))
